@@ -1,0 +1,76 @@
+"""The corpus document form, and the timestamp-neutral form versions are compared and stored in.
+
+A corpus document is::
+
+    > *The following text is extracted and transformed from the {site} privacy policy that was archived
+    on {YYYY-MM-DD}. Please check the [original snapshot on the Wayback Machine]({snapshot_url}) for the
+    most accurate reproduction.*
+
+    # {title}
+
+    {body}
+
+Readability runs over a DOM whose URL is the raw snapshot URL, so path-relative links in the body come
+out as ``https://web.archive.org/web/{timestamp}id_/...``: two byte-identical captures taken a day apart
+give bodies that differ only in that timestamp. Versions are therefore compared and stored in a
+*comparable* form where the capture's own timestamp inside snapshot URLs is replaced by a sentinel, and
+rendered back for whichever capture a document is shown for. Pure functions, no state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import quote
+
+SNAPSHOT_BASE = "https://web.archive.org/web/"
+# A private-use character: never produced by html2text from real pages in practice, and
+# survives storage unchanged.
+TIMESTAMP_SENTINEL = "\ue000"
+
+
+def snapshot_url(timestamp: str, original_url: str) -> str:
+    """The raw (``id_``) Wayback snapshot URL exactly as the corpus writes it."""
+    return f"{SNAPSHOT_BASE}{timestamp}id_/{quote(original_url, safe='/')}"
+
+
+def archived_date(timestamp: str) -> str:
+    """``20141230054142`` -> ``2014-12-30``."""
+    return f"{timestamp[0:4]}-{timestamp[4:6]}-{timestamp[6:8]}"
+
+
+def header_line(site: str, original_url: str, timestamp: str) -> str:
+    return (
+        f"> *The following text is extracted and transformed from the {site} privacy policy that was "
+        f"archived on {archived_date(timestamp)}. Please check the [original snapshot on the Wayback "
+        f"Machine]({snapshot_url(timestamp, original_url)}) for the most accurate reproduction.*"
+    )
+
+
+def render_document(site: str, original_url: str, timestamp: str, title: str, body: str) -> str:
+    """The full corpus document for one capture. ``body`` may be exact or comparable form."""
+    body = from_comparable(body, timestamp)
+    title = from_comparable(title, timestamp)
+    return f"{header_line(site, original_url, timestamp)}\n\n# {title}\n\n{body}"
+
+
+def _prefix(timestamp: str) -> str:
+    return f"{SNAPSHOT_BASE}{timestamp}id_/"
+
+
+def to_comparable(text: str, timestamp: str) -> str:
+    """Replace this capture's own timestamp inside snapshot URLs by the sentinel."""
+    return text.replace(_prefix(timestamp), _prefix(TIMESTAMP_SENTINEL))
+
+
+def from_comparable(text: str, timestamp: str) -> str:
+    """Inverse of :func:`to_comparable` for the capture the text is shown for."""
+    return text.replace(_prefix(TIMESTAMP_SENTINEL), _prefix(timestamp))
+
+
+def content_sha256(title: str, comparable_body: str) -> str:
+    """Identity of a version's content: title and comparable body, nothing capture-specific."""
+    digest = hashlib.sha256()
+    digest.update(title.encode("utf-8"))
+    digest.update(b"\n\n")
+    digest.update(comparable_body.encode("utf-8"))
+    return digest.hexdigest()
