@@ -1,0 +1,58 @@
+"""What the spider hands to the pipelines. Plain dataclasses: Scrapy supports them as items."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from crawler.cdx import CdxRecord
+
+
+@dataclass
+class PagePlan:
+    """One tracked page and what the store already knows about it, read once before the crawl.
+
+    The spider uses it to decide what to request without touching the database itself.
+    """
+
+    page_id: int
+    site: str
+    url: str
+    done_timestamps: set[str] = field(default_factory=set)
+    done_digests: set[str] = field(default_factory=set)
+
+
+@dataclass
+class CaptureListing:
+    """CDX rows of one page (one CDX response page), to be recorded as captures."""
+
+    page_id: int
+    records: list[CdxRecord]
+
+
+@dataclass
+class FetchedCapture:
+    """The raw bytes of one capture, as replayed in ``id_`` mode (after following archived redirects)."""
+
+    page_id: int
+    site: str
+    record: CdxRecord
+    payload: bytes
+    http_status: int
+    headers: list[tuple[str, str]]
+    fetched_url: str
+    final_url: str | None = None        # set when an archived redirect was followed
+    final_timestamp: str | None = None
+
+
+@dataclass
+class CaptureOutcome:
+    """A capture that yields no snapshot this run: recorded with its reason.
+
+    ``state`` is ``"skipped"`` (final: archived 404, redirect loop, ...) or ``"failed"`` (transient: retried
+    on the next run).
+    """
+
+    page_id: int
+    record: CdxRecord
+    state: str
+    reason: str

@@ -1,0 +1,123 @@
+"""Archive politeness: per-endpoint-kind rate pools and 429 pauses, as one downloader middleware.
+
+The Internet Archive limits each endpoint kind separately (CDX/timemap ~30/min, mementos ~8/s) and
+blocks IPs that keep hitting an endpoint after a 429. So every request is tagged with its endpoint
+kind (``request.meta["policytrack_endpoint"]``: ``"cdx"`` or ``"capture"``) and waits for a slot in that
+kind's pool; a 429 pauses the whole pool for ``Retry-After`` seconds (default 60) before the request is
+retried. Pools are shared by every spider in the process (keyed by archive host and kind), because the
+archive counts per IP, not per spider.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import ClassVar
+
+from scrapy import Request, Spider
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet import reactor
+from twisted.internet.task import deferLater
+
+from crawler import runstats
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RatePool:
+    """Evenly spaced slots at ``rate`` requests per second, plus an optional pause."""
+
+    rate: float
+    next_slot: float = 0.0
+    paused_until: float = 0.0
+    pauses: int = field(default=0)
+
+    def reserve(self, now: float) -> float:
+        """Reserve the next free slot and return how long to wait for it."""
+        start = max(now, self.next_slot, self.paused_until)
+        self.next_slot = start + 1.0 / self.rate
+        return start - now
+
+    def pause(self, now: float, seconds: float) -> None:
+        self.paused_until = max(self.paused_until, now + seconds)
+        self.next_slot = max(self.next_slot, self.paused_until)
+        self.pauses += 1
+
+
+def retry_after_seconds(value: bytes | str | None, default: float, now: float | None = None) -> float:
+    """Parse a Retry-After header: delta-seconds or an HTTP date. Unparseable or missing -> default."""
+    if not value:
+        return default
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text).timestamp()
+    except (TypeError, ValueError):
+        return default
+    return max(0.0, when - (now if now is not None else time.time()))
+
+
+class ArchivePolitenessMiddleware:
+    # Shared by every crawler in the process: the archive rate-limits per IP.
+    _pools: ClassVar[dict[tuple[str, str], RatePool]] = {}
+
+    def __init__(self, crawler: Crawler):
+        settings = crawler.settings
+        self.crawler = crawler
+        self.rates = {
+            "cdx": settings.getfloat("POLICYTRACK_CDX_RATE_PER_MINUTE") / 60.0,
+            "capture": settings.getfloat("POLICYTRACK_CAPTURE_RATE_PER_SECOND"),
+        }
+        self.default_retry_after = settings.getfloat("POLICYTRACK_RETRY_AFTER_DEFAULT")
+        self.max_rate_limit_retries = settings.getint("POLICYTRACK_MAX_RATE_LIMIT_RETRIES")
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "ArchivePolitenessMiddleware":
+        return cls(crawler)
+
+    def _pool(self, request: Request) -> RatePool | None:
+        kind = request.meta.get("policytrack_endpoint")
+        if kind not in self.rates:
+            return None
+        host = request.url.split("/", 3)[2] if "://" in request.url else ""
+        key = (host, kind)
+        pool = self._pools.get(key)
+        if pool is None or pool.rate != self.rates[kind]:
+            pool = self._pools[key] = RatePool(self.rates[kind])
+        return pool
+
+    async def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        pool = self._pool(request)
+        if pool is None:
+            return None
+        delay = pool.reserve(time.monotonic())
+        if delay > 0:
+            await maybe_deferred_to_future(deferLater(reactor, delay, lambda: None))
+        return None
+
+    def process_response(self, request: Request, response: Response, spider: Spider | None = None):
+        if response.status != 429 or "Memento-Datetime" in response.headers:
+            # An archived 429 (a capture of some site's rate-limit page) is data, not the archive talking.
+            return response
+        pool = self._pool(request)
+        wait = retry_after_seconds(response.headers.get("Retry-After"), self.default_retry_after)
+        if pool is not None:
+            pool.pause(time.monotonic(), wait)
+        retries = request.meta.get("policytrack_rate_limited", 0) + 1
+        runstats.inc(self.crawler.stats, "rate_limited")
+        logger.warning(
+            "429 from the archive for %s: pausing %s requests for %.0f s (attempt %d)",
+            request.url, request.meta.get("policytrack_endpoint", "all"), wait, retries,
+        )
+        if retries > self.max_rate_limit_retries:
+            return response  # the spider records it as a failure; the next run retries
+        retry = request.replace(dont_filter=True)
+        retry.meta["policytrack_rate_limited"] = retries
+        return retry

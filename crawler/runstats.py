@@ -1,0 +1,47 @@
+"""Counters and error notes of one crawl, kept in Scrapy's stats collector under ``policytrack/``.
+
+The runner turns them into the CrawlRun row when the crawl ends, so every component reports through the
+one mechanism Scrapy already has instead of a side channel.
+"""
+
+from __future__ import annotations
+
+from scrapy.statscollectors import StatsCollector
+
+PREFIX = "policytrack/"
+COUNTERS = (
+    "captures_seen",
+    "captures_new",
+    "captures_fetched",
+    "captures_reused",
+    "captures_skipped",
+    "captures_failed",
+    "snapshots_new",
+    "versions_new",
+    "changes_new",
+    "pages_failed",
+)
+MAX_ERRORS = 100
+
+
+def inc(stats: StatsCollector, name: str, count: int = 1) -> None:
+    stats.inc_value(PREFIX + name, count)
+
+
+def note_error(stats: StatsCollector, message: str) -> None:
+    """Remember an error message for the CrawlRun row (bounded) and count it."""
+    errors = stats.get_value(PREFIX + "errors") or []
+    if len(errors) < MAX_ERRORS:
+        errors.append(message)
+    stats.set_value(PREFIX + "errors", errors)
+    stats.inc_value(PREFIX + "errors_count")
+
+
+def counts(stats: StatsCollector) -> dict[str, int]:
+    result = {name: int(stats.get_value(PREFIX + name, 0)) for name in COUNTERS}
+    result["errors_count"] = int(stats.get_value(PREFIX + "errors_count", 0))
+    return result
+
+
+def errors(stats: StatsCollector) -> list[str]:
+    return list(stats.get_value(PREFIX + "errors") or [])

@@ -1,0 +1,207 @@
+"""End to end: pywb on loopback serving WARCs built here, the real CLI, a real SQLite file."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from policytrack.localarchive import WarcCapture
+from tests.clihelp import crawl, run_cli
+
+SITE = "acme.example"
+URL = "https://acme.example/privacy"
+
+
+def page(text: str, chrome: str = "", title: str = "Acme Privacy Policy", extra: str = "") -> bytes:
+    paragraphs = "".join(
+        f"<p>{text} This paragraph explains how Acme collects, uses and shares personal information "
+        f"about visitors, customers and partners, number {i}.</p>"
+        for i in range(4)
+    )
+    return (
+        f"<html><head><title>{title}</title></head><body>"
+        f"<div id='nav'><a href='/'>Home</a> | <a href='/about'>About</a> {chrome}</div>"
+        f"<div id='content'><h1>Privacy Policy</h1>{paragraphs}{extra}</div>"
+        f"<div id='footer'>Copyright Acme {chrome}</div></body></html>"
+    ).encode()
+
+
+A, B, C = page("Version A."), page("Version B: we now use cookies."), page("Version C: we comply with the GDPR.")
+A_CHROME = page("Version A.", chrome="<span>Ad: buy shoes</span>")
+
+HISTORY = [
+    WarcCapture(URL, "20100101000000", A),
+    WarcCapture(URL, "20100601000000", A_CHROME),   # different bytes, same normalized text
+    WarcCapture(URL, "20110101000000", B),
+    WarcCapture(URL, "20110601000000", B),          # identical bytes: same digest, not refetched
+    WarcCapture(URL, "20120101000000", C),
+]
+
+
+def setup_site(db: str, site: str = SITE, url: str = URL) -> None:
+    assert run_cli("add", site, url, db=db).code == 0
+
+
+def history(db: str, site: str = SITE) -> list[dict]:
+    result = run_cli("history", site, "--json", db=db)
+    assert result.code == 0, result.err
+    return result.json()
+
+
+def runs(db: str) -> list[dict]:
+    return run_cli("runs", "--json", db=db).json()
+
+
+def test_versions_and_change_brackets_and_idempotent_rerun(archive_factory, db_url):
+    archive = archive_factory(HISTORY)
+    setup_site(db_url)
+    first = crawl(db_url, archive)
+    assert first.code == 0, first.err
+
+    versions = history(db_url)
+    assert [(v["first_seen"], v["last_seen"]) for v in versions] == [
+        ("20100101000000", "20100601000000"),
+        ("20110101000000", "20110601000000"),
+        ("20120101000000", "20120101000000"),
+    ]
+    assert len({v["sha256"] for v in versions}) == 3
+    assert versions[0]["lines_added"] == versions[0]["lines_removed"] == 0
+    assert versions[1]["lines_added"] > 0 and versions[1]["lines_removed"] > 0
+
+    run = runs(db_url)[0]
+    assert run["status"] == "succeeded"
+    assert run["counts"]["captures_seen"] == 5
+    assert run["counts"]["captures_fetched"] == 4          # the identical capture is not fetched
+    assert run["counts"]["captures_reused"] == 1
+    assert run["counts"]["versions_new"] == 3 and run["counts"]["changes_new"] == 2
+
+    again = crawl(db_url, archive)
+    assert again.code == 0, again.err
+    rerun = runs(db_url)[0]
+    assert rerun["id"] != run["id"]
+    assert rerun["counts"]["captures_new"] == 0
+    assert rerun["counts"]["captures_fetched"] == 0
+    assert rerun["counts"]["versions_new"] == 0 and rerun["counts"]["changes_new"] == 0
+    assert history(db_url) == versions
+
+
+def test_show_at_dates_and_diff(archive_factory, db_url):
+    setup_site(db_url)
+    assert crawl(db_url, archive_factory(HISTORY)).code == 0
+
+    before = run_cli("show", SITE, "--at", "2009-12-31", db=db_url)
+    assert before.code == 1 and "no version" in before.err.lower() and "Traceback" not in before.err
+
+    in_2010 = run_cli("show", SITE, "--at", "2010-12-31", db=db_url)
+    assert in_2010.code == 0
+    assert in_2010.out.startswith(
+        "> *The following text is extracted and transformed from the acme.example privacy policy that was "
+        "archived on 2010-01-01. Please check the [original snapshot on the Wayback Machine]"
+        "(https://web.archive.org/web/20100101000000id_/https%3A//acme.example/privacy) for the most accurate "
+        "reproduction.*\n\n# Acme Privacy Policy\n\n"
+    )
+    assert "Version A." in in_2010.out and "Version B" not in in_2010.out
+    assert "Version B" in run_cli("show", SITE, "--at", "2011-01-01", db=db_url).out
+    latest = run_cli("show", SITE, db=db_url)
+    assert "Version C" in latest.out and "archived on 2012-01-01" in latest.out
+
+    diff = run_cli("diff", SITE, "--from", "2010-06-01", "--to", "2011-06-01", db=db_url)
+    assert diff.code == 0
+    assert any(line.startswith("-") and "Version A." in line for line in diff.out.splitlines())
+    assert any(line.startswith("+") and "Version B" in line for line in diff.out.splitlines())
+
+
+def test_out_of_order_discovery_splits_versions(archive_factory, db_url):
+    setup_site(db_url)
+    partial = archive_factory([HISTORY[0], HISTORY[4]])
+    assert crawl(db_url, partial).code == 0
+    assert [v["first_seen"] for v in history(db_url)] == ["20100101000000", "20120101000000"]
+
+    # An older capture with other text turns up later (e.g. the archive indexed it late).
+    assert crawl(db_url, archive_factory(HISTORY)).code == 0
+    versions = history(db_url)
+    assert [(v["first_seen"], v["last_seen"]) for v in versions] == [
+        ("20100101000000", "20100601000000"),
+        ("20110101000000", "20110601000000"),
+        ("20120101000000", "20120101000000"),
+    ]
+
+
+def test_revert_is_a_new_version(archive_factory, db_url):
+    setup_site(db_url)
+    captures = [WarcCapture(URL, "20100101000000", A), WarcCapture(URL, "20110101000000", B),
+                WarcCapture(URL, "20120101000000", A)]
+    assert crawl(db_url, archive_factory(captures)).code == 0
+    versions = history(db_url)
+    assert [v["first_seen"] for v in versions] == ["20100101000000", "20110101000000", "20120101000000"]
+    assert versions[0]["sha256"] == versions[2]["sha256"]
+
+
+def test_redirect_capture_is_followed_to_the_new_url(archive_factory, db_url):
+    old, new = "https://acme.example/legal/privacy.html", "https://acme.example/privacy"
+    captures = [
+        WarcCapture(old, "20150101000000", page("Old location policy.")),
+        WarcCapture(old, "20160101000000", b"", status=301, headers=(("Location", "/privacy"),)),
+        WarcCapture(new, "20160101003000", page("Policy at its new home.")),
+    ]
+    setup_site(db_url, url=old)
+    result = crawl(db_url, archive_factory(captures))
+    assert result.code == 0, result.err
+    versions = history(db_url)
+    assert [v["first_seen"] for v in versions] == ["20150101000000", "20160101000000"]
+    shown = run_cli("show", SITE, db=db_url).out
+    assert "Policy at its new home." in shown
+
+
+def test_archived_error_captures_make_no_version(archive_factory, db_url):
+    setup_site(db_url)
+    captures = [WarcCapture(URL, "20100101000000", A),
+                WarcCapture(URL, "20100201000000", b"<html><body>Not Found</body></html>", status=404),
+                WarcCapture(URL, "20100301000000", b"", headers=(("Content-Type", "text/html"),))]
+    assert crawl(db_url, archive_factory(captures)).code == 0
+    versions = history(db_url)
+    assert [(v["first_seen"], v["last_seen"]) for v in versions] == [("20100101000000", "20100101000000")]
+    run = runs(db_url)[0]
+    assert run["counts"]["captures_skipped"] == 2
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unreachable_archive_fails_cleanly_and_keeps_data(archive_factory, db_url):
+    setup_site(db_url)
+    assert crawl(db_url, archive_factory(HISTORY)).code == 0
+    before = history(db_url)
+
+    result = crawl(db_url, f"pywb:http://127.0.0.1:{_closed_port()}/nothing")
+    assert result.code == 1
+    last_line = result.err.strip().splitlines()[-1]
+    assert last_line.startswith("policytrack: crawl failed") and "unreachable" in last_line
+    assert "Traceback" not in result.err
+    assert runs(db_url)[0]["status"] == "failed"
+    assert history(db_url) == before
+
+
+def test_cli_errors_are_one_line(db_url):
+    unknown = run_cli("history", "nowhere.example", db=db_url)
+    assert unknown.code == 1 and unknown.err.count("\n") == 1 and "unknown site" in unknown.err
+    bad = run_cli("add", "../x", "https://x.example/p", db=db_url)
+    assert bad.code == 1 and bad.err.count("\n") == 1
+    bad_archive = run_cli("crawl", "--archive", "ftp://nope", db=db_url)
+    assert bad_archive.code == 1 and "invalid archive" in bad_archive.err
+
+
+def test_normalize_command_prints_the_corpus_document(tmp_path):
+    raw = tmp_path / "capture.html"
+    raw.write_bytes(page("Hello policy."))
+    result = run_cli("normalize", str(raw), "--site", "acme.example", "--url", URL, "--timestamp", "20141230054142")
+    assert result.code == 0, result.err
+    assert result.out.startswith("> *The following text is extracted and transformed from the acme.example privacy "
+                                 "policy that was archived on 2014-12-30.")
+    assert "\n\n# Acme Privacy Policy\n\n" in result.out and "Hello policy." in result.out
+    missing = run_cli("normalize", str(tmp_path / "nope.html"), "--site", "a.example", "--url", URL, "--timestamp", "20141230054142")
+    assert missing.code == 1 and "cannot read" in missing.err
