@@ -19,6 +19,7 @@ class PagePlan:
     url: str
     done_timestamps: set[str] = field(default_factory=set)
     done_digests: set[str] = field(default_factory=set)
+    known_contents: dict[str, str] = field(default_factory=dict)   # timestamp -> content hash ("" = no text)
 
 
 @dataclass
@@ -56,3 +57,12 @@ class CaptureOutcome:
     record: CdxRecord
     state: str
     reason: str
+
+
+@dataclass
+class InferredCaptures:
+    """Captures bisection did not fetch because both neighbours normalized to the same text."""
+
+    page_id: int
+    records: list[CdxRecord]
+    contents: dict[str, str]        # timestamp -> content hash

@@ -21,7 +21,9 @@ from twisted.internet.threads import deferToThread
 
 import storage
 from crawler import runstats
-from crawler.items import CaptureListing, CaptureOutcome, FetchedCapture
+from crawler.results import results_for
+from crawler.bisect import NO_TEXT
+from crawler.items import CaptureListing, CaptureOutcome, FetchedCapture, InferredCaptures
 from crawler.normalizer import CaptureMeta, Normalizer
 from policytrack.errors import NotNormalizable
 
@@ -32,6 +34,7 @@ class StoragePipeline:
     def __init__(self, crawler: Crawler):
         settings = crawler.settings
         self.stats = crawler.stats
+        self.results = results_for(crawler)
         self.db_url = settings.get("POLICYTRACK_DB")
         self.run_id = settings.getint("POLICYTRACK_RUN_ID") or None
         workers = settings.get("POLICYTRACK_NORMALIZER_WORKERS")
@@ -58,18 +61,35 @@ class StoragePipeline:
             self.db.dispose()
 
     def process_item(self, item: Any, spider: Spider | None = None):
-        return deferToThread(self._process, item)
+        deferred = deferToThread(self._process, item)
+        if isinstance(item, (FetchedCapture, CaptureOutcome)):
+            # Whatever happened, tell a bisecting spider what this capture came to (reactor thread).
+            def publish(content: str | None) -> Any:
+                self.results.publish(item.page_id, item.record.timestamp, content)
+                return item
+
+            def publish_failure(failure: Any) -> Any:
+                self.results.publish(item.page_id, item.record.timestamp, None)
+                return failure
+
+            deferred.addCallbacks(publish, publish_failure)
+        return deferred
 
     # --- in a worker thread ----------------------------------------------------------------------
     def _process(self, item: Any) -> Any:
+        """Store one item; for a capture, return what it normalized to (hash, NO_TEXT, or None)."""
         if isinstance(item, CaptureListing):
             with self.write_lock, self.db.session() as session:
                 new = storage.record_captures(session, item.page_id, item.records, self.run_id)
             runstats.inc(self.stats, "captures_new", new)
         elif isinstance(item, FetchedCapture):
-            self._store_fetched(item)
+            return self._store_fetched(item)
         elif isinstance(item, CaptureOutcome):
-            self._store_outcome(item)
+            return self._store_outcome(item)
+        elif isinstance(item, InferredCaptures):
+            with self.write_lock, self.db.session() as session:
+                storage.record_captures(session, item.page_id, item.records, self.run_id)
+                storage.record_inferred(session, item.page_id, item.contents)
         return item
 
     def _capture_id(self, session, page_id: int, record) -> int:
@@ -77,13 +97,14 @@ class StoragePipeline:
         storage.record_captures(session, page_id, [record], self.run_id)
         return storage.capture_id(session, page_id, record.timestamp)
 
-    def _store_outcome(self, item: CaptureOutcome) -> None:
+    def _store_outcome(self, item: CaptureOutcome) -> str | None:
         with self.write_lock, self.db.session() as session:
             capture_id = self._capture_id(session, item.page_id, item.record)
             storage.record_capture_outcome(session, capture_id, state=item.state, reason=item.reason)
         runstats.inc(self.stats, "captures_skipped" if item.state == "skipped" else "captures_failed")
+        return NO_TEXT if item.state == "skipped" else None
 
-    def _store_fetched(self, item: FetchedCapture) -> None:
+    def _store_fetched(self, item: FetchedCapture) -> str:
         record = item.record
         with self.write_lock, self.db.session() as session:
             capture_id = self._capture_id(session, item.page_id, record)
@@ -109,7 +130,7 @@ class StoragePipeline:
                 )
             runstats.inc(self.stats, "captures_skipped")
             logger.info("%s %s: no document (%s)", item.site, record.timestamp, exc)
-            return
+            return NO_TEXT
         with self.write_lock, self.db.session() as session:
             storage.record_normalized(
                 session, capture_id,
@@ -122,6 +143,7 @@ class StoragePipeline:
                 final_url=item.final_url,
                 final_timestamp=item.final_timestamp,
             )
+        return result.content_sha256
 
     def _finish_page(self, page_id: int) -> None:
         """Resolve captures that share an already-fetched payload, then rebuild the page's versions."""

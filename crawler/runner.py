@@ -60,7 +60,8 @@ def prepare_run(db: storage.Database, settings: Settings, sites: Sequence[str] |
         plans = []
         for page in pages:
             state = storage.fetch_state(session, page.page_id)
-            plans.append(PagePlan(page.page_id, page.site, page.url, set(state.done_timestamps), set(state.done_digests)))
+            plans.append(PagePlan(page.page_id, page.site, page.url, set(state.done_timestamps),
+                                  set(state.done_digests), dict(state.contents)))
     settings.set("POLICYTRACK_RUN_ID", run_id, priority="cmdline")
     return run_id, plans
 

@@ -20,6 +20,7 @@ POLICYTRACK_CDX_RATE_PER_MINUTE = 24           # CDX + timemap share one pool; t
 POLICYTRACK_CAPTURE_RATE_PER_SECOND = 8        # raw captures (mementos); the archive allows ~8/s
 POLICYTRACK_RETRY_AFTER_DEFAULT = 60           # seconds to pause an endpoint after a 429 without Retry-After
 POLICYTRACK_MAX_RATE_LIMIT_RETRIES = 6         # 429s tolerated for one request before giving up on it
+POLICYTRACK_EXHAUSTIVE = False                # True: fetch every distinct digest instead of bisecting
 POLICYTRACK_MAX_REDIRECTS = 5                  # archived redirects followed per capture
 POLICYTRACK_REDIRECT_WINDOW = 24 * 3600        # seconds: a redirect target captured further away is not followed
 POLICYTRACK_NORMALIZER_WORKERS = None          # Readability worker processes; None = one per core

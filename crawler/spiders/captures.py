@@ -4,8 +4,11 @@ Thin by design: it only decides which requests to make and turns responses into 
 known comes in with each :class:`~crawler.items.PagePlan`; storing, normalizing and version-building
 happen in :mod:`crawler.pipelines`.
 
-A capture is fetched when its timestamp has not been processed before and its payload digest has not
-been fetched before for that page (nor is already being fetched in this run): captures with a known
+Once a page's whole CDX listing is in, the spider decides what to fetch. In bisection mode (default) it
+fetches the ends of the history and then only the middles of gaps whose ends normalize differently
+(:mod:`crawler.bisect`), awaiting each result from the pipeline (:mod:`crawler.results`). In exhaustive
+mode (``POLICYTRACK_EXHAUSTIVE``) it fetches every capture whose timestamp has not been processed and
+whose payload digest has not been fetched for that page. Either way, captures with an already fetched
 digest are resolved by the pipeline from the stored snapshot. Archived redirects are followed here
 (Scrapy's redirect middleware is off) so that the redirect chain stays visible and bounded.
 """
@@ -19,12 +22,16 @@ from urllib.parse import urljoin
 
 import scrapy
 from scrapy.http import Response
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.defer import DeferredList
 from twisted.python.failure import Failure
 
 from crawler import runstats
 from crawler.archive import Archive
 from crawler.cdx import CdxRecord, parse_cdx, unique_records
-from crawler.items import CaptureListing, CaptureOutcome, FetchedCapture, PagePlan
+from crawler.bisect import Bisection
+from crawler.items import CaptureListing, CaptureOutcome, FetchedCapture, InferredCaptures, PagePlan
+from crawler.results import results_for
 
 
 class CapturesSpider(scrapy.Spider):
@@ -35,6 +42,7 @@ class CapturesSpider(scrapy.Spider):
         self.pages = list(pages or [])
         self._seen: dict[int, set[str]] = {plan.page_id: set() for plan in self.pages}
         self._digests: dict[int, set[str]] = {plan.page_id: set(plan.done_digests) for plan in self.pages}
+        self._listed: dict[int, list[CdxRecord]] = {}
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> "CapturesSpider":
@@ -42,6 +50,7 @@ class CapturesSpider(scrapy.Spider):
         spider.archive = Archive.parse(crawler.settings.get("POLICYTRACK_ARCHIVE"))
         spider.max_redirects = crawler.settings.getint("POLICYTRACK_MAX_REDIRECTS")
         spider.redirect_window = crawler.settings.getint("POLICYTRACK_REDIRECT_WINDOW")
+        spider.exhaustive = crawler.settings.getbool("POLICYTRACK_EXHAUSTIVE")
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
@@ -63,9 +72,9 @@ class CapturesSpider(scrapy.Spider):
             dont_filter=True,
         )
 
-    def parse_cdx(self, response: Response, plan: PagePlan) -> Iterator[Any]:
+    async def parse_cdx(self, response: Response, plan: PagePlan) -> AsyncIterator[Any]:
         if response.status != 200:
-            yield from self._cdx_refused(response, plan)
+            self._cdx_refused(response, plan)
             return
         page = parse_cdx(response.body)
         for error in page.errors:
@@ -74,17 +83,55 @@ class CapturesSpider(scrapy.Spider):
         seen = self._seen[plan.page_id]
         records = [r for r in unique_records(page.records) if r.timestamp not in seen]
         seen.update(r.timestamp for r in records)
+        self._listed.setdefault(plan.page_id, []).extend(records)
         runstats.inc(self.crawler.stats, "captures_seen", len(records))
         if records:
             yield CaptureListing(page_id=plan.page_id, records=records)
-        for record in records:
-            if record.timestamp in plan.done_timestamps:
-                continue
-            yield from self._capture_or_outcome(plan, record)
         if page.resume_key:
             yield self._cdx_request(plan, page.resume_key)
+            return
+        # The whole listing is known: decide what to fetch.
+        listing = unique_records(self._listed.pop(plan.page_id, []))
+        if self.exhaustive:
+            for record in listing:
+                if record.timestamp not in plan.done_timestamps:
+                    for output in self._capture_or_outcome(plan, record):
+                        yield output
+        else:
+            async for output in self._bisect(plan, listing):
+                yield output
 
-    def _cdx_refused(self, response: Response, plan: PagePlan) -> Iterator[Any]:
+    async def _bisect(self, plan: PagePlan, listing: list[CdxRecord]) -> AsyncIterator[Any]:
+        """Fetch the ends, then only the middles of gaps whose ends differ (see crawler.bisect)."""
+        candidates = []
+        for record in listing:
+            if record.is_error:
+                if record.timestamp not in plan.done_timestamps:
+                    yield CaptureOutcome(plan.page_id, record, "skipped", f"archived-http-{record.status}")
+            else:
+                candidates.append(record)
+        by_timestamp = {r.timestamp: r for r in candidates}
+        planner = Bisection(
+            [r.timestamp for r in candidates],
+            digests={r.timestamp: r.digest for r in candidates},
+            known={ts: content for ts, content in plan.known_contents.items() if ts in by_timestamp},
+        )
+        board = results_for(self.crawler)
+        while batch := planner.next_batch():
+            waits = []
+            for timestamp in batch:
+                waits.append(board.wait(plan.page_id, timestamp))
+                record = by_timestamp[timestamp]
+                yield self._capture_request(plan, record, record.original_url, record.timestamp, hops=[])
+            outcomes = await maybe_deferred_to_future(DeferredList(waits))
+            for timestamp, (_, content) in zip(batch, outcomes):
+                planner.record(timestamp, content)
+        if planner.inferred:
+            runstats.inc(self.crawler.stats, "captures_inferred", len(planner.inferred))
+            yield InferredCaptures(plan.page_id, [by_timestamp[ts] for ts in sorted(planner.inferred)],
+                                   dict(planner.inferred))
+
+    def _cdx_refused(self, response: Response, plan: PagePlan) -> None:
         text = response.text[:300] if hasattr(response, "text") else ""
         if response.status == 403 and ("Blocked" in text or "robots" in text.lower() or "exclu" in text.lower()):
             reason = f"{plan.site}: {plan.url} is blocked by the archive (robots.txt or exclusion)"
@@ -93,7 +140,6 @@ class CapturesSpider(scrapy.Spider):
         runstats.note_error(self.crawler.stats, reason)
         runstats.inc(self.crawler.stats, "pages_failed")
         self.logger.error(reason)
-        return iter(())
 
     def cdx_failed(self, failure: Failure) -> None:
         plan: PagePlan = failure.request.cb_kwargs["plan"]

@@ -1,0 +1,185 @@
+"""A small fault-injecting HTTP proxy in front of a real archive (pywb), for tests and benchmarks.
+
+Faults go on the wire, never into the code under test: rules answer 429s (with or without
+Retry-After), 503 storms, stalls longer than the client's timeout, truncated bodies, injected malformed
+CDX lines, or the Internet Archive's blocked-URL answer. Every request is logged with its arrival time and
+endpoint kind, so tests can assert the client's request rate.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
+
+IA_BLOCKED_BODY = (b"org.archive.util.io.RuntimeIOException: org.archive.wayback.exception."
+                   b"AdministrativeAccessControlException: Blocked Site Error\n")
+
+
+@dataclass
+class Fault:
+    """Answer requests whose path matches ``pattern`` with ``action``, ``times`` times (None = always)."""
+
+    pattern: str
+    action: str                      # "429" | "503" | "stall" | "truncate" | "malformed-cdx" | "blocked" | "reset"
+    times: int | None = 1
+    retry_after: str | None = None   # for 429/503
+    stall_seconds: float = 30.0
+    used: int = 0
+
+    def matches(self, path: str) -> bool:
+        return re.search(self.pattern, path) is not None and (self.times is None or self.used < self.times)
+
+
+@dataclass
+class Hit:
+    at: float
+    kind: str
+    path: str
+    status: int
+
+
+@dataclass
+class FaultProxy:
+    upstream: str                               # e.g. http://127.0.0.1:8080
+    faults: list[Fault] = field(default_factory=list)
+    hits: list[Hit] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:  # quiet
+                pass
+
+            def do_GET(self) -> None:
+                proxy._handle(self)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> "FaultProxy":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def add(self, fault: Fault) -> Fault:
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    # --- observations ----------------------------------------------------------------------------
+    def count(self, kind: str | None = None, status: int | None = None) -> int:
+        return len([h for h in self.hits if (kind is None or h.kind == kind) and (status is None or h.status == status)])
+
+    def max_in_window(self, kind: str, window: float) -> int:
+        """The most requests of ``kind`` that arrived within any ``window`` seconds."""
+        times = sorted(h.at for h in self.hits if h.kind == kind)
+        best, start = 0, 0
+        for end, t in enumerate(times):
+            while t - times[start] > window:
+                start += 1
+            best = max(best, end - start + 1)
+        return best
+
+    def times(self, kind: str) -> list[float]:
+        return sorted(h.at for h in self.hits if h.kind == kind)
+
+    # --- serving ---------------------------------------------------------------------------------
+    @staticmethod
+    def kind_of(path: str) -> str:
+        if "/cdx" in path.split("?")[0] or "/timemap" in path:
+            return "cdx"
+        return "capture" if re.search(r"/\d{4,14}id_/", path) else "other"
+
+    def _take_fault(self, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.matches(path):
+                    fault.used += 1
+                    return fault
+        return None
+
+    def _record(self, path: str, status: int) -> None:
+        with self._lock:
+            self.hits.append(Hit(time.monotonic(), self.kind_of(path), path, status))
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        path = handler.path
+        fault = self._take_fault(path)
+        if fault is not None and fault.action in ("429", "503", "blocked"):
+            status = {"429": 429, "503": 503, "blocked": 403}[fault.action]
+            body = IA_BLOCKED_BODY if fault.action == "blocked" else b"slow down\n"
+            headers = {"Content-Type": "text/plain;charset=UTF-8"}
+            if fault.retry_after is not None:
+                headers["Retry-After"] = fault.retry_after
+            self._record(path, status)
+            self._send(handler, status, headers, body)
+            return
+        if fault is not None and fault.action == "stall":
+            self._record(path, 0)
+            time.sleep(fault.stall_seconds)
+            handler.close_connection = True
+            return
+        if fault is not None and fault.action == "reset":
+            self._record(path, 0)
+            handler.close_connection = True
+            handler.connection.close()
+            return
+        status, headers, body = self._forward(path)
+        self._record(path, status)
+        if fault is not None and fault.action == "malformed-cdx":
+            body = b"this is not a cdx line\n" + body + b"{\"broken json\n"
+        if fault is not None and fault.action == "truncate":
+            headers["Content-Length"] = str(len(body))
+            handler.send_response(status)
+            for name, value in headers.items():
+                handler.send_header(name, value)
+            handler.end_headers()
+            handler.wfile.write(body[: max(1, len(body) // 2)])
+            handler.wfile.flush()
+            handler.close_connection = True
+            handler.connection.shutdown(2)
+            return
+        self._send(handler, status, headers, body)
+
+    def _forward(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):
+                return None
+
+        opener = urllib.request.build_opener(NoRedirect)
+        try:
+            with opener.open(self.upstream + path, timeout=60) as response:
+                status, raw_headers, body = response.status, response.headers, response.read()
+        except urllib.error.HTTPError as error:
+            status, raw_headers, body = error.code, error.headers, error.read()
+        skip = {"transfer-encoding", "connection", "content-length", "content-encoding"}
+        headers = {k: v for k, v in raw_headers.items() if k.lower() not in skip}
+        return status, headers, body
+
+    @staticmethod
+    def _send(handler: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes) -> None:
+        handler.send_response(status)
+        for name, value in headers.items():
+            handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
