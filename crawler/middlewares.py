@@ -77,6 +77,8 @@ class ArchivePolitenessMiddleware:
         }
         self.default_retry_after = settings.getfloat("POLICYTRACK_RETRY_AFTER_DEFAULT")
         self.max_rate_limit_retries = settings.getint("POLICYTRACK_MAX_RATE_LIMIT_RETRIES")
+        self.backoff_base = settings.getfloat("POLICYTRACK_BACKOFF_BASE")
+        self.backoff_max = settings.getfloat("POLICYTRACK_BACKOFF_MAX")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "ArchivePolitenessMiddleware":
@@ -97,14 +99,34 @@ class ArchivePolitenessMiddleware:
         pool = self._pool(request)
         if pool is None:
             return None
-        delay = pool.reserve(time.monotonic())
+        delay = pool.reserve(time.monotonic()) + request.meta.pop("policytrack_backoff", 0.0)
         if delay > 0:
             await maybe_deferred_to_future(deferLater(reactor, delay, lambda: None))
         return None
 
+    def _backoff(self, request: Request) -> None:
+        """Exponential backoff before RetryMiddleware's retry of this request (it copies meta)."""
+        attempt = request.meta.get("retry_times", 0)
+        request.meta["policytrack_backoff"] = min(self.backoff_max, self.backoff_base * 2 ** attempt)
+
+    def process_exception(self, request: Request, exception: Exception, spider: Spider | None = None) -> None:
+        self._backoff(request)   # timeouts, refused and reset connections: RetryMiddleware retries
+        return None
+
     def process_response(self, request: Request, response: Response, spider: Spider | None = None):
-        if response.status != 429 or "Memento-Datetime" in response.headers:
-            # An archived 429 (a capture of some site's rate-limit page) is data, not the archive talking.
+        if "Memento-Datetime" in response.headers:
+            # An archived response -- even an archived 429 or 503 -- is data, not the archive talking:
+            # retrying it would only fetch the same bytes again.
+            request.meta["dont_retry"] = True
+            return response
+        if response.status >= 500:
+            self._backoff(request)
+            retry_after = response.headers.get("Retry-After")
+            pool = self._pool(request)
+            if retry_after and pool is not None:
+                pool.pause(time.monotonic(), retry_after_seconds(retry_after, 0.0))
+            return response
+        if response.status != 429:
             return response
         pool = self._pool(request)
         wait = retry_after_seconds(response.headers.get("Retry-After"), self.default_retry_after)

@@ -150,7 +150,8 @@ class StoragePipeline:
         with self.write_lock, self.db.session() as session:
             reused = 0
             for todo in storage.captures_to_process(session, page_id):
-                source = storage.find_reusable(session, page_id, todo.digest) if todo.digest else None
+                redirect = todo.status is not None and 300 <= todo.status < 400
+                source = storage.find_reusable(session, page_id, todo.digest) if todo.digest and not redirect else None
                 if source is not None:
                     storage.mark_reused(session, todo.capture_id, source)
                     reused += 1

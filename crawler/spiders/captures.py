@@ -113,7 +113,7 @@ class CapturesSpider(scrapy.Spider):
         by_timestamp = {r.timestamp: r for r in candidates}
         planner = Bisection(
             [r.timestamp for r in candidates],
-            digests={r.timestamp: r.digest for r in candidates},
+            digests={r.timestamp: r.digest for r in candidates if not r.is_redirect},
             known={ts: content for ts, content in plan.known_contents.items() if ts in by_timestamp},
         )
         board = results_for(self.crawler)
@@ -154,6 +154,10 @@ class CapturesSpider(scrapy.Spider):
             yield CaptureOutcome(plan.page_id, record, "skipped", f"archived-http-{record.status}")
             return
         digests = self._digests[plan.page_id]
+        if record.is_redirect:
+            # Redirect answers of one server are often byte-identical, but where they lead differs.
+            yield self._capture_request(plan, record, record.original_url, record.timestamp, hops=[])
+            return
         if record.digest and record.digest in digests:
             return  # same payload already fetched (or being fetched): resolved by the pipeline
         if record.digest:
