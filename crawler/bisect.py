@@ -92,7 +92,16 @@ class Bisection:
                         self.inferred[self.timestamps[i]] = a
                 else:
                     batch.add(gap[len(gap) // 2])
-        chosen = [self.timestamps[i] for i in sorted(batch)]
+        chosen: list[str] = []
+        digests_chosen: set[str] = set()
+        for i in sorted(batch):
+            timestamp = self.timestamps[i]
+            digest = self.digests.get(timestamp)
+            if digest and digest in digests_chosen:
+                continue            # same payload as another fetch of this batch: its result will do
+            if digest:
+                digests_chosen.add(digest)
+            chosen.append(timestamp)
         self.in_flight.update(chosen)
         if not chosen and not self.in_flight and self._unknown():
             return self.next_batch()   # inference made progress; plan again

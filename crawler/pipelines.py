@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 class StoragePipeline:
     def __init__(self, crawler: Crawler):
         settings = crawler.settings
+        self.crawler = crawler
         self.stats = crawler.stats
         self.results = results_for(crawler)
         self.db_url = settings.get("POLICYTRACK_DB")
@@ -50,6 +51,8 @@ class StoragePipeline:
     def open_spider(self, spider: Spider | None = None) -> None:
         self.db = storage.open_database(self.db_url)
         self.normalizer = Normalizer(workers=self.workers, timeout=self.timeout)
+        # Scrapy >= 2.13 may call this without the spider argument.
+        spider = spider or self.crawler.spider
         self.pages_touched = {plan.page_id for plan in getattr(spider, "pages", [])}
 
     def close_spider(self, spider: Spider | None = None) -> None:

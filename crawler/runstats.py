@@ -14,6 +14,7 @@ COUNTERS = (
     "captures_new",
     "captures_fetched",
     "captures_reused",
+    "captures_inferred",
     "captures_skipped",
     "captures_failed",
     "snapshots_new",

@@ -91,6 +91,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     overrides = dict(_setting(pair) for pair in args.set)
     if args.workers:
         overrides["POLICYTRACK_NORMALIZER_WORKERS"] = args.workers
+    if args.exhaustive:
+        overrides["POLICYTRACK_EXHAUSTIVE"] = True
     archive = args.archive or os.environ.get("POLICYTRACK_ARCHIVE")
     result = run_crawl(_db_url(args), archive=archive, sites=args.sites, overrides=overrides)
     c = result.counts
@@ -229,6 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sites", nargs="*", metavar="SITE", help="sites to crawl (default: all)")
     p.add_argument("--archive", help="https://web.archive.org (default) or pywb:http://HOST:PORT/COLLECTION")
     p.add_argument("--workers", type=int, help="normalizer worker processes (default: one per core)")
+    p.add_argument("--exhaustive", action="store_true",
+                   help="fetch every distinct capture instead of bisecting (slower; also catches changes that "
+                        "revert between two captures with equal text)")
     p.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
                    help="override a Scrapy/policytrack setting for this crawl (repeatable), as scrapy's -s")
     for name, func, text in (("history", cmd_history, "list a site's versions and when they changed"),

@@ -1,0 +1,70 @@
+"""policytrack's storage layer: the only code that talks SQL.
+
+``open_database`` gives a :class:`Database`; its ``session()`` scopes a transaction. Writes live in
+:mod:`storage.repository` (and :mod:`storage.versions`), reads in :mod:`storage.queries`.
+"""
+
+from storage.db import DEFAULT_DB_URL, Database, open_database, resolve_db_url
+from storage.models import (
+    Base,
+    Capture,
+    Change,
+    CrawlRun,
+    Page,
+    Site,
+    Snapshot,
+    Version,
+    VersionText,
+)
+from storage.queries import (
+    ChangeInfo,
+    RunInfo,
+    SiteSummary,
+    VersionDocument,
+    VersionInfo,
+    changes_to_announce,
+    list_runs,
+    list_sites,
+    site_history,
+    version_at,
+    version_by_id,
+    version_pair,
+)
+from storage.repository import (
+    CaptureTodo,
+    CdxRow,
+    FetchState,
+    PageRef,
+    RebuildResult,
+    Reusable,
+    add_site,
+    capture_id,
+    captures_to_process,
+    fetch_state,
+    find_reusable,
+    finish_run,
+    load_snapshot,
+    load_text,
+    mark_announced,
+    mark_reused,
+    normalize_hostname,
+    pages_for,
+    rebuild_versions,
+    record_capture_outcome,
+    record_captures,
+    record_inferred,
+    record_normalized,
+    start_run,
+    store_snapshot,
+)
+
+__all__ = [
+    "DEFAULT_DB_URL", "Database", "open_database", "resolve_db_url",
+    "Base", "Capture", "Change", "CrawlRun", "Page", "Site", "Snapshot", "Version", "VersionText",
+    "ChangeInfo", "RunInfo", "SiteSummary", "VersionDocument", "VersionInfo", "changes_to_announce",
+    "list_runs", "list_sites", "site_history", "version_at", "version_by_id", "version_pair",
+    "CaptureTodo", "CdxRow", "FetchState", "PageRef", "RebuildResult", "Reusable", "add_site", "capture_id",
+    "captures_to_process", "fetch_state", "find_reusable", "finish_run", "load_snapshot", "load_text", "mark_announced",
+    "mark_reused", "normalize_hostname", "pages_for", "rebuild_versions", "record_capture_outcome",
+    "record_captures", "record_inferred", "record_normalized", "start_run", "store_snapshot",
+]

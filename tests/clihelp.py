@@ -31,5 +31,5 @@ def run_cli(*args: str, db: str | None = None, timeout: float = 180, env: dict[s
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
-def crawl(db: str, archive: str, *sites: str) -> Result:
-    return run_cli("crawl", *sites, "--archive", archive, *FAST, db=db)
+def crawl(db: str, archive: str, *args: str) -> Result:
+    return run_cli("crawl", *args, "--archive", archive, *FAST, db=db)

@@ -92,3 +92,11 @@ def test_failures_are_not_inferred_and_no_text_is_transparent():
     planner.record(stamps[2], "A")
     assert planner.next_batch() == []
     assert planner.inferred == {stamps[1]: "A"} and stamps[3] in planner.failed and planner.done
+
+
+def test_one_fetch_per_payload_within_a_batch():
+    stamps = [f"{2000 + i:04d}0101000000" for i in range(3)]
+    digests = {stamps[0]: "D1", stamps[1]: "D2", stamps[2]: "D1"}
+    planner, fetched = run(["A", "B", "A"], digests=digests)
+    assert fetched == [stamps[0]]               # the last capture is the same payload as the first
+    assert planner.inferred == {stamps[1]: "A"}

@@ -128,14 +128,26 @@ def test_out_of_order_discovery_splits_versions(archive_factory, db_url):
     ]
 
 
-def test_revert_is_a_new_version(archive_factory, db_url):
+REVERT = [WarcCapture(URL, "20100101000000", A), WarcCapture(URL, "20110101000000", B),
+          WarcCapture(URL, "20120101000000", A)]
+
+
+def test_revert_is_a_new_version_in_exhaustive_mode(archive_factory, db_url):
     setup_site(db_url)
-    captures = [WarcCapture(URL, "20100101000000", A), WarcCapture(URL, "20110101000000", B),
-                WarcCapture(URL, "20120101000000", A)]
-    assert crawl(db_url, archive_factory(captures)).code == 0
+    assert crawl(db_url, archive_factory(REVERT), "--exhaustive").code == 0
     versions = history(db_url)
     assert [v["first_seen"] for v in versions] == ["20100101000000", "20110101000000", "20120101000000"]
     assert versions[0]["sha256"] == versions[2]["sha256"]
+    assert runs(db_url)[0]["counts"]["captures_fetched"] == 2     # A's digest is fetched once
+
+
+def test_bisection_misses_a_revert_between_equal_ends_as_documented(archive_factory, db_url):
+    setup_site(db_url)
+    assert crawl(db_url, archive_factory(REVERT)).code == 0
+    versions = history(db_url)
+    assert [(v["first_seen"], v["last_seen"]) for v in versions] == [("20100101000000", "20120101000000")]
+    counts = runs(db_url)[0]["counts"]
+    assert counts["captures_fetched"] == 1 and counts["captures_inferred"] == 1
 
 
 def test_redirect_capture_is_followed_to_the_new_url(archive_factory, db_url):

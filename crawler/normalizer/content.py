@@ -82,11 +82,14 @@ def classify(payload: bytes, headers: Sequence[tuple[str, str]], mimetype: str |
     """
     declared = [essence(value) for value in content_types(headers, mimetype)]
     specific = next((kind for kind in declared if kind not in _VAGUE_TYPES), "")
-    if specific in _PDF_TYPES or looks_like_pdf(payload):
+    if specific in _PDF_TYPES or payload.lstrip(b" \t\n\r\x0c\x00").startswith(b"%PDF-"):
         return PDF
     if specific in _HTML_TYPES:
         return HTML
-    if not specific and looks_like_html(payload):
-        return HTML
+    if not specific:
+        if looks_like_html(payload):
+            return HTML
+        if looks_like_pdf(payload):
+            return PDF
     shown = specific or (declared[0] if declared else "no content type")
     raise NotNormalizable(f"capture is not HTML or PDF ({shown})", reason="unsupported-type")

@@ -311,10 +311,14 @@ class WorkerPool:
                                       reason="extractor-crash") from None
             healthy = response.get("id") == request_id
         finally:
-            if not healthy:
+            if healthy:
+                self._give_back(worker)
+            else:
                 self._retire(worker, kill=True)
-                worker = self._spawn()
-            self._give_back(worker)
+                with self._lock:
+                    closed = self._closed
+                if not closed:
+                    self._idle.put(self._spawn())
         if not healthy:
             raise NotNormalizable("extraction worker answered out of turn; worker restarted",
                                   reason="extractor-error")

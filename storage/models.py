@@ -1,0 +1,253 @@
+"""The tables, as typed SQLAlchemy 2.0 models.
+
+The chain of custody is Site → Page → Capture (one per CDX row seen) → Snapshot (the raw bytes fetched,
+shared by identical payloads) → Version (a run of consecutive captures whose normalized content is the
+same) → Change (between consecutive versions). Timestamps of captures are kept as the archive's 14-digit
+strings: they sort correctly as text and are what every archive URL is built from.
+
+``migrations/versions/0001_initial.py`` must describe exactly these tables; a test compares the two.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import COMPRESSION, UTCDateTime, utcnow
+
+# Deterministic constraint names: Alembic's batch mode on SQLite can only alter what it can name.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+CAPTURE_STATES = ("pending", "fetched", "reused", "inferred", "failed", "skipped")
+RUN_STATUSES = ("running", "succeeded", "failed", "interrupted")
+RUN_TRIGGERS = ("manual", "schedule")
+RUN_COUNTS = (
+    "captures_seen",
+    "captures_new",
+    "captures_fetched",
+    "captures_reused",
+    "captures_inferred",
+    "captures_skipped",
+    "captures_failed",
+    "snapshots_new",
+    "versions_new",
+    "changes_new",
+    "pages_failed",
+    "errors_count",
+)
+
+Timestamp14 = String(14)
+Sha256 = String(64)
+# Long enough for real policy URLs, short enough for a PostgreSQL btree entry in the (site_id, url) index.
+MAX_URL_LENGTH = 2048
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+class Site(Base):
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hostname: Mapped[str] = mapped_column(String(253), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    pages: Mapped[list["Page"]] = relationship(back_populates="site", order_by="Page.id")
+
+
+class Page(Base):
+    __tablename__ = "pages"
+    __table_args__ = (UniqueConstraint("site_id", "url"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(String(MAX_URL_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    site: Mapped[Site] = relationship(back_populates="pages")
+
+
+class CrawlRun(Base):
+    __tablename__ = "crawl_runs"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", RUN_STATUSES), name="status"),
+        CheckConstraint(_one_of("trigger", RUN_TRIGGERS), name="trigger"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[Optional[datetime]]
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    trigger: Mapped[str] = mapped_column(String(16), default="manual")
+    archive: Mapped[str] = mapped_column(Text)
+    # Hostnames the run was limited to; NULL means every tracked site.
+    sites: Mapped[Optional[list[str]]] = mapped_column(JSON(none_as_null=True))
+    captures_seen: Mapped[int] = mapped_column(default=0)
+    captures_new: Mapped[int] = mapped_column(default=0)
+    captures_fetched: Mapped[int] = mapped_column(default=0)
+    captures_reused: Mapped[int] = mapped_column(default=0)
+    captures_inferred: Mapped[int] = mapped_column(default=0)
+    captures_skipped: Mapped[int] = mapped_column(default=0)
+    captures_failed: Mapped[int] = mapped_column(default=0)
+    snapshots_new: Mapped[int] = mapped_column(default=0)
+    versions_new: Mapped[int] = mapped_column(default=0)
+    changes_new: Mapped[int] = mapped_column(default=0)
+    pages_failed: Mapped[int] = mapped_column(default=0)
+    errors_count: Mapped[int] = mapped_column(default=0)
+    # The first errors of the run (bounded; see repository.MAX_RUN_ERRORS), for `policytrack runs`.
+    errors: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class Snapshot(Base):
+    """Raw bytes as fetched from the archive, stored once per distinct payload (keyed by its SHA-256)."""
+
+    __tablename__ = "snapshots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(Sha256, unique=True)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    compression: Mapped[str] = mapped_column(String(16), default=COMPRESSION)
+    size: Mapped[int] = mapped_column(BigInteger)
+    http_status: Mapped[Optional[int]]
+    # [[name, value], ...] in received order: a list, not a dict, because headers repeat.
+    headers: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    url: Mapped[str] = mapped_column(Text)
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Capture(Base):
+    """One CDX row seen for a page, and what became of it.
+
+    ``failed`` is transient (retried on the next run); ``skipped`` is a final, recorded outcome with a
+    reason that yields no version. ``fetched``, ``reused`` (same payload digest as a fetched one) and
+    ``inferred`` (never fetched: bisection found the same content on both sides of it) captures carry
+    the normalized ``content_sha256`` and make up versions.
+    """
+
+    __tablename__ = "captures"
+    __table_args__ = (
+        UniqueConstraint("page_id", "timestamp"),
+        Index(None, "page_id", "digest"),
+        CheckConstraint(_one_of("state", CAPTURE_STATES), name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"))
+    timestamp: Mapped[str] = mapped_column(Timestamp14)
+    original_url: Mapped[str] = mapped_column(Text)
+    status: Mapped[Optional[int]]
+    mimetype: Mapped[Optional[str]] = mapped_column(String(255))
+    digest: Mapped[Optional[str]] = mapped_column(String(128))
+    length: Mapped[Optional[int]] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    reason: Mapped[Optional[str]] = mapped_column(Text)
+    snapshot_id: Mapped[Optional[int]] = mapped_column(ForeignKey("snapshots.id", ondelete="SET NULL"))
+    final_url: Mapped[Optional[str]] = mapped_column(Text)
+    final_timestamp: Mapped[Optional[str]] = mapped_column(Timestamp14)
+    content_sha256: Mapped[Optional[str]] = mapped_column(Sha256)
+    extraction: Mapped[Optional[str]] = mapped_column(String(64))
+    normalizer_version: Mapped[Optional[str]] = mapped_column(String(64))
+    first_run_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class VersionText(Base):
+    """A normalized document in comparable form, stored once however many versions share it."""
+
+    __tablename__ = "version_texts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(Sha256, unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    compression: Mapped[str] = mapped_column(String(16), default=COMPRESSION)
+    chars: Mapped[int]
+    words: Mapped[int]
+
+
+class Version(Base):
+    """A maximal run of consecutive normalized captures of a page with the same content.
+
+    A revert (A→B→A) is three versions: the history is a sequence in time, not a set of texts.
+    """
+
+    __tablename__ = "versions"
+    # AUTOINCREMENT: SQLite would otherwise hand a deleted version's id to the next one, and version ids
+    # are shown to users and kept in announcements.
+    __table_args__ = (UniqueConstraint("page_id", "first_seen"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"))
+    text_id: Mapped[int] = mapped_column(ForeignKey("version_texts.id"))
+    content_sha256: Mapped[str] = mapped_column(Sha256)
+    first_seen: Mapped[str] = mapped_column(Timestamp14)
+    last_seen: Mapped[str] = mapped_column(Timestamp14)
+    first_capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"))
+    last_capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"))
+    capture_count: Mapped[int]
+    extraction: Mapped[str] = mapped_column(String(64))
+    normalizer_version: Mapped[str] = mapped_column(String(64))
+    created_run_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    text: Mapped[VersionText] = relationship(lazy="joined")
+
+    @property
+    def title(self) -> str:
+        return self.text.title
+
+
+class Change(Base):
+    """The step from one version of a page to the next, bracketed by the two captures around it.
+
+    ``technical`` marks a change whose two sides were normalized by different normalizer versions: it may
+    exist only because the extractor changed, so announcements should treat it with suspicion.
+    """
+
+    __tablename__ = "changes"
+    __table_args__ = (
+        UniqueConstraint("page_id", "to_version_id"),
+        # Deleting a version cascades to the changes that start from it; PostgreSQL needs this index for that.
+        Index(None, "from_version_id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"))
+    from_version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"))
+    to_version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"))
+    before_timestamp: Mapped[str] = mapped_column(Timestamp14)
+    after_timestamp: Mapped[str] = mapped_column(Timestamp14)
+    lines_added: Mapped[int]
+    lines_removed: Mapped[int]
+    technical: Mapped[bool] = mapped_column(Boolean, default=False)
+    run_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    announced_at: Mapped[Optional[datetime]]

@@ -1,0 +1,315 @@
+"""Reads for the CLI (and later an HTTP API). Results are frozen dataclasses, never ORM objects, so they
+stay valid after the session closes and can be rendered as tables or JSON directly.
+
+Version texts are stored in comparable form (the capture's own timestamp replaced by a sentinel inside
+snapshot URLs); every document returned here is rendered back for the version's first capture.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from policytrack.document import archived_date, from_comparable, render_document
+from policytrack.errors import NoVersion, UnknownSite
+from storage.models import RUN_COUNTS, Capture, Change, CrawlRun, Page, Site, Version
+from storage.types import decompress
+
+
+@dataclass(frozen=True)
+class SiteSummary:
+    hostname: str
+    urls: list[str]
+    captures: int
+    versions: int
+    first_capture: str | None
+    last_capture: str | None
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    id: int
+    site: str
+    page_url: str
+    first_seen: str
+    last_seen: str
+    sha256: str
+    title: str
+    chars: int
+    words: int
+    extraction: str
+    capture_count: int
+    lines_added: int  # against the previous version of the same page; 0 for the first
+    lines_removed: int
+
+
+@dataclass(frozen=True)
+class VersionDocument:
+    id: int
+    site: str
+    page_url: str
+    original_url: str
+    timestamp: str
+    first_seen: str
+    last_seen: str
+    title: str
+    body: str
+    document: str
+    extraction: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    id: int
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    trigger: str
+    counts: dict[str, int]
+    errors: list[str]
+
+
+@dataclass(frozen=True)
+class ChangeInfo:
+    id: int
+    site: str
+    page_url: str
+    from_version_id: int
+    to_version_id: int
+    before_timestamp: str
+    after_timestamp: str
+    lines_added: int
+    lines_removed: int
+    technical: bool
+    announced_at: datetime | None
+
+
+# --- lookups ----------------------------------------------------------------------------------------
+
+
+def _site(session: Session, hostname: str) -> Site:
+    host = hostname.strip().lower().rstrip(".")
+    site = session.scalars(select(Site).where(Site.hostname == host)).one_or_none()
+    if site is None:
+        raise UnknownSite(host)
+    return site
+
+
+def _page(session: Session, hostname: str, url: str | None) -> tuple[Site, Page]:
+    """The named page of a site, or the site's first-added page."""
+    site = _site(session, hostname)
+    statement = select(Page).where(Page.site_id == site.id).order_by(Page.id)
+    if url is not None:
+        statement = statement.where(Page.url == url.strip())
+    page = session.scalars(statement.limit(1)).one_or_none()
+    if page is None:
+        error = UnknownSite(site.hostname)
+        error.args = (
+            f"site {site.hostname!r} does not track the page {url!r}: "
+            f"add it with 'policytrack add {site.hostname} {url}'",
+        )
+        raise error
+    return site, page
+
+
+def _cutoff(when: date | datetime) -> str:
+    """The last 14-digit timestamp that counts as 'at' ``when``: a date means the end of that day (UTC)."""
+    if isinstance(when, datetime):
+        if when.tzinfo is not None:
+            when = when.astimezone(timezone.utc)
+        return when.strftime("%Y%m%d%H%M%S")
+    return f"{when:%Y%m%d}235959"
+
+
+def _no_version(session: Session, site: Site, page: Page, when: date | datetime | None) -> NoVersion:
+    first = session.scalars(
+        select(Version.first_seen).where(Version.page_id == page.id).order_by(Version.first_seen).limit(1)
+    ).first()
+    if first is not None and when is not None:
+        day = archived_date(_cutoff(when))
+        return NoVersion(
+            f"no version of {site.hostname} ({page.url}) on or before {day}: "
+            f"the first capture with a document is from {archived_date(first)}"
+        )
+    captures = session.scalar(select(func.count()).select_from(Capture).where(Capture.page_id == page.id)) or 0
+    if captures:
+        return NoVersion(
+            f"no version of {site.hostname} ({page.url}) yet: {captures} captures recorded, none with a document"
+        )
+    return NoVersion(f"no version of {site.hostname} ({page.url}) yet: no captures recorded, crawl it first")
+
+
+def _version_at(session: Session, site: Site, page: Page, when: date | datetime | None) -> Version:
+    statement = select(Version).where(Version.page_id == page.id)
+    if when is not None:
+        statement = statement.where(Version.first_seen <= _cutoff(when))
+    version = session.scalars(statement.order_by(Version.first_seen.desc()).limit(1)).one_or_none()
+    if version is None:
+        raise _no_version(session, site, page, when)
+    return version
+
+
+def _document(session: Session, version: Version, site: Site, page: Page) -> VersionDocument:
+    capture = session.get_one(Capture, version.first_capture_id)
+    text = version.text
+    body = decompress(text.body, text.compression).decode("utf-8")
+    return VersionDocument(
+        id=version.id,
+        site=site.hostname,
+        page_url=page.url,
+        original_url=capture.original_url,
+        timestamp=capture.timestamp,
+        first_seen=version.first_seen,
+        last_seen=version.last_seen,
+        title=from_comparable(text.title, capture.timestamp),
+        body=from_comparable(body, capture.timestamp),
+        document=render_document(site.hostname, capture.original_url, capture.timestamp, text.title, body),
+        extraction=version.extraction,
+        sha256=version.content_sha256,
+    )
+
+
+# --- queries ----------------------------------------------------------------------------------------
+
+
+def list_sites(session: Session) -> list[SiteSummary]:
+    """Every tracked site with its pages and capture/version counts, by hostname."""
+    urls: dict[int, list[str]] = {}
+    for site_id, url in session.execute(select(Page.site_id, Page.url).order_by(Page.id)):
+        urls.setdefault(site_id, []).append(url)
+    capture_stats = {
+        site_id: (count, first, last)
+        for site_id, count, first, last in session.execute(
+            select(Page.site_id, func.count(Capture.id), func.min(Capture.timestamp), func.max(Capture.timestamp))
+            .join(Capture, Capture.page_id == Page.id)
+            .group_by(Page.site_id)
+        )
+    }
+    version_counts: dict[int, int] = {
+        site_id: n
+        for site_id, n in session.execute(
+            select(Page.site_id, func.count(Version.id)).join(Version, Version.page_id == Page.id).group_by(Page.site_id)
+        )
+    }
+    summaries = []
+    for site_id, hostname in session.execute(select(Site.id, Site.hostname).order_by(Site.hostname)):
+        count, first, last = capture_stats.get(site_id, (0, None, None))
+        summaries.append(
+            SiteSummary(
+                hostname=hostname, urls=urls.get(site_id, []), captures=count,
+                versions=version_counts.get(site_id, 0), first_capture=first, last_capture=last,
+            )
+        )
+    return summaries
+
+
+def site_history(session: Session, hostname: str, url: str | None = None) -> list[VersionInfo]:
+    """The versions of a site (of one page if ``url`` is given), in time order."""
+    site = _site(session, hostname)
+    pages = [_page(session, hostname, url)[1]] if url is not None else list(site.pages)
+    page_urls = {p.id: p.url for p in pages}
+    statement = (
+        select(Version, Capture.timestamp, Change.lines_added, Change.lines_removed)
+        .join(Capture, Capture.id == Version.first_capture_id)
+        .outerjoin(Change, Change.to_version_id == Version.id)
+        .where(Version.page_id.in_(page_urls))
+        .order_by(Version.first_seen, Version.page_id)
+    )
+    return [
+        VersionInfo(
+            id=v.id, site=site.hostname, page_url=page_urls[v.page_id], first_seen=v.first_seen,
+            last_seen=v.last_seen, sha256=v.content_sha256, title=from_comparable(v.text.title, timestamp),
+            chars=v.text.chars, words=v.text.words, extraction=v.extraction, capture_count=v.capture_count,
+            lines_added=added or 0, lines_removed=removed or 0,
+        )
+        for v, timestamp, added, removed in session.execute(statement)
+    ]
+
+
+def version_at(
+    session: Session, hostname: str, when: date | datetime | None = None, url: str | None = None
+) -> VersionDocument:
+    """The version in force at the end of day ``when`` (or at the instant, for a datetime; naive = UTC).
+
+    ``None`` means the latest. A site with several pages answers for ``url``, default its first page.
+    """
+    site, page = _page(session, hostname, url)
+    return _document(session, _version_at(session, site, page, when), site, page)
+
+
+def version_by_id(session: Session, version_id: int) -> VersionDocument:
+    version = session.get(Version, version_id)
+    if version is None:
+        raise NoVersion(f"no version with id {version_id}")
+    page = session.get_one(Page, version.page_id)
+    return _document(session, version, page.site, page)
+
+
+def version_pair(
+    session: Session,
+    hostname: str,
+    from_when: date | datetime | None = None,
+    to_when: date | datetime | None = None,
+    url: str | None = None,
+) -> tuple[VersionDocument, VersionDocument]:
+    """Two versions to compare: ``to`` defaults to the latest, ``from`` to the version just before ``to``."""
+    site, page = _page(session, hostname, url)
+    count = session.scalar(select(func.count()).select_from(Version).where(Version.page_id == page.id)) or 0
+    if count < 2:
+        raise NoVersion(
+            f"{site.hostname} ({page.url}) has {count} version{'' if count == 1 else 's'}: a comparison needs two"
+        )
+    after = _version_at(session, site, page, to_when)
+    before: Version | None
+    if from_when is not None:
+        before = _version_at(session, site, page, from_when)
+    else:
+        before = session.scalars(
+            select(Version)
+            .where(Version.page_id == page.id, Version.first_seen < after.first_seen)
+            .order_by(Version.first_seen.desc())
+            .limit(1)
+        ).one_or_none()
+        if before is None:
+            raise NoVersion(
+                f"no version of {site.hostname} before the one first seen on {archived_date(after.first_seen)}"
+            )
+    return _document(session, before, site, page), _document(session, after, site, page)
+
+
+def list_runs(session: Session, limit: int = 20) -> list[RunInfo]:
+    """The most recent crawl runs, newest first."""
+    runs = session.scalars(select(CrawlRun).order_by(CrawlRun.id.desc()).limit(limit))
+    return [
+        RunInfo(
+            id=run.id, started_at=run.started_at, finished_at=run.finished_at, status=run.status,
+            trigger=run.trigger, counts={name: getattr(run, name) for name in RUN_COUNTS},
+            errors=list(run.errors or []),
+        )
+        for run in runs
+    ]
+
+
+def changes_to_announce(session: Session, *, include_technical: bool = False) -> list[ChangeInfo]:
+    """Changes not announced yet, oldest first; technical ones (normalizer changed) only on request."""
+    statement = (
+        select(Change, Site.hostname, Page.url)
+        .join(Page, Page.id == Change.page_id)
+        .join(Site, Site.id == Page.site_id)
+        .where(Change.announced_at.is_(None))
+        .order_by(Change.after_timestamp, Change.id)
+    )
+    if not include_technical:
+        statement = statement.where(Change.technical.is_(False))
+    return [
+        ChangeInfo(
+            id=c.id, site=host, page_url=url, from_version_id=c.from_version_id, to_version_id=c.to_version_id,
+            before_timestamp=c.before_timestamp, after_timestamp=c.after_timestamp, lines_added=c.lines_added,
+            lines_removed=c.lines_removed, technical=c.technical, announced_at=c.announced_at,
+        )
+        for c, host, url in session.execute(statement)
+    ]

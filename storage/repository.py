@@ -1,0 +1,40 @@
+"""Writes. Every function takes the caller's ``Session`` first and never commits: ``Database.session()``
+decides the transaction, so a crawler item is stored entirely or not at all.
+
+Every write is idempotent. Unique constraints (a capture per page+timestamp, a snapshot per payload
+hash, a text per content hash, a version per page+first capture) are what make that cheap, and inserts
+use ``ON CONFLICT DO NOTHING`` so two writers racing on the same row both succeed.
+
+This module gathers the write API; the code lives by subject in :mod:`storage.sites` (sites, pages,
+runs), :mod:`storage.captures`, :mod:`storage.blobs` (snapshots, texts) and :mod:`storage.versions`.
+"""
+
+from storage.blobs import load_snapshot, load_text, store_snapshot
+from storage.captures import (
+    INFERRED_REASON,
+    NO_TEXT,
+    CaptureTodo,
+    CdxRow,
+    CdxRowLike,
+    FetchState,
+    Reusable,
+    capture_id,
+    captures_to_process,
+    fetch_state,
+    find_reusable,
+    mark_reused,
+    record_capture_outcome,
+    record_captures,
+    record_inferred,
+    record_normalized,
+)
+from storage.sites import MAX_RUN_ERRORS, PageRef, add_site, finish_run, normalize_hostname, pages_for, start_run
+from storage.versions import RebuildResult, mark_announced, rebuild_versions
+
+__all__ = [
+    "INFERRED_REASON", "MAX_RUN_ERRORS", "NO_TEXT", "CaptureTodo", "CdxRow", "CdxRowLike", "FetchState",
+    "PageRef", "RebuildResult", "Reusable", "add_site", "capture_id", "captures_to_process", "fetch_state",
+    "find_reusable", "finish_run", "load_snapshot", "load_text", "mark_announced", "mark_reused",
+    "normalize_hostname", "pages_for", "rebuild_versions", "record_capture_outcome", "record_captures",
+    "record_inferred", "record_normalized", "start_run", "store_snapshot",
+]

@@ -1,0 +1,145 @@
+"""Tracked sites and pages, and crawl runs: what is tracked and when it was looked at.
+
+Hostnames are validated strictly because they end up in file names, URLs and messages.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from policytrack.errors import InvalidSite, UnknownSite
+from storage.inserts import insert_ignoring_conflicts
+from storage.models import MAX_URL_LENGTH, RUN_COUNTS, RUN_STATUSES, RUN_TRIGGERS, CrawlRun, Page, Site
+from storage.types import utcnow
+
+MAX_RUN_ERRORS = 100
+MAX_ERROR_CHARS = 2000
+_DNS_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
+
+@dataclass(frozen=True)
+class PageRef:
+    page_id: int
+    site: str
+    url: str
+
+
+def _lookup_hostname(hostname: str) -> str:
+    return hostname.strip().lower().rstrip(".")
+
+
+def normalize_hostname(hostname: str) -> str:
+    """The canonical form of a user-given hostname, or :class:`InvalidSite`.
+
+    Hostnames end up in file names and URLs, so only plain DNS names pass: this is what keeps
+    ``../x`` or ``a/b`` out. Internationalized names are converted to their ASCII (punycode) form.
+    """
+    if not isinstance(hostname, str) or not hostname.strip():
+        raise InvalidSite("empty hostname: give the site's DNS name, e.g. example.com")
+    host = hostname.strip().lower()
+    if "://" in host:
+        raise InvalidSite(f"invalid hostname {hostname!r}: give the host name (example.com), not a URL")
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise InvalidSite(f"invalid hostname {hostname!r}: not a valid internationalized domain name") from None
+    if len(host) > 253 or not all(_DNS_LABEL.fullmatch(label) for label in host.split(".")):
+        raise InvalidSite(
+            f"invalid hostname {hostname!r}: expected a plain DNS name such as example.com "
+            "(labels of letters, digits and inner hyphens, separated by single dots)"
+        )
+    return host
+
+
+def _validate_page_url(url: str) -> str:
+    example = "an absolute http(s) URL such as https://example.com/privacy"
+    if not isinstance(url, str) or not url.strip():
+        raise InvalidSite(f"empty page URL: give {example}")
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:
+        raise InvalidSite(f"invalid page URL {url!r}: expected {example}") from None
+    if parts.scheme.lower() not in ("http", "https") or not hostname or any(c.isspace() for c in url):
+        raise InvalidSite(f"invalid page URL {url!r}: expected {example}")
+    if len(url) > MAX_URL_LENGTH:
+        raise InvalidSite(f"page URL too long ({len(url)} characters, at most {MAX_URL_LENGTH})")
+    return url
+
+
+# --- sites and pages --------------------------------------------------------------------------------
+
+
+def add_site(session: Session, hostname: str, url: str) -> PageRef:
+    """Track page ``url`` of site ``hostname``; adding the same pair again returns the same page."""
+    host = normalize_hostname(hostname)
+    page_url = _validate_page_url(url)
+    insert_ignoring_conflicts(session, Site, [{"hostname": host}], ["hostname"])
+    site_id = session.scalars(select(Site.id).where(Site.hostname == host)).one()
+    insert_ignoring_conflicts(session, Page, [{"site_id": site_id, "url": page_url}], ["site_id", "url"])
+    page_id = session.scalars(select(Page.id).where(Page.site_id == site_id, Page.url == page_url)).one()
+    return PageRef(page_id=page_id, site=host, url=page_url)
+
+
+def pages_for(session: Session, hostnames: Sequence[str] | None = None) -> list[PageRef]:
+    """Pages of the named sites (all sites if none are named), by hostname then in order added."""
+    statement = select(Page.id, Site.hostname, Page.url).join(Site).order_by(Site.hostname, Page.id)
+    if hostnames:
+        wanted = [_lookup_hostname(h) for h in hostnames]
+        known = set(session.scalars(select(Site.hostname).where(Site.hostname.in_(wanted))))
+        for host in wanted:
+            if host not in known:
+                raise UnknownSite(host)
+        statement = statement.where(Site.hostname.in_(wanted))
+    return [PageRef(page_id=pid, site=host, url=url) for pid, host, url in session.execute(statement)]
+
+
+# --- runs -------------------------------------------------------------------------------------------
+
+
+def start_run(session: Session, *, trigger: str = "manual", archive: str, sites: Sequence[str] | None) -> int:
+    if trigger not in RUN_TRIGGERS:
+        raise ValueError(f"unknown run trigger {trigger!r} (expected one of {', '.join(RUN_TRIGGERS)})")
+    run = CrawlRun(
+        trigger=trigger,
+        archive=archive,
+        sites=[_lookup_hostname(h) for h in sites] if sites else None,
+        status="running",
+        errors=[],
+    )
+    session.add(run)
+    session.flush()
+    return run.id
+
+
+def finish_run(
+    session: Session, run_id: int, *, status: str, counts: Mapping[str, int], errors: Sequence[str] = ()
+) -> None:
+    """Close a run with its outcome. Only the first errors are kept (the count says how many there were)."""
+    if status not in RUN_STATUSES or status == "running":
+        raise ValueError(f"a run cannot finish with status {status!r}")
+    unknown = set(counts) - set(RUN_COUNTS)
+    if unknown:
+        raise ValueError(f"unknown run counts {sorted(unknown)} (known: {', '.join(RUN_COUNTS)})")
+    run = session.get(CrawlRun, run_id)
+    if run is None:
+        raise ValueError(f"no crawl run with id {run_id}")
+    for name in RUN_COUNTS:
+        if name in counts:
+            setattr(run, name, int(counts[name]))
+    errors = list(errors)
+    kept = [str(e)[:MAX_ERROR_CHARS] for e in errors[:MAX_RUN_ERRORS]]
+    if len(errors) > MAX_RUN_ERRORS:
+        kept[-1] = f"... and {len(errors) - MAX_RUN_ERRORS + 1} more errors"
+    run.errors = kept
+    run.errors_count = int(counts.get("errors_count", len(errors)))
+    run.status = status
+    run.finished_at = utcnow()

@@ -1,0 +1,246 @@
+"""Versions and changes of a page, derived from its normalized captures and reconciled with what is stored.
+
+Versions are never appended blindly: a crawl can discover an older capture later (CDX pages arrive in
+any order, reruns fill gaps), and that capture can extend, split or start a run. So every rebuild
+derives the runs from all normalized captures in time order and then edits the stored rows as little as
+possible, because ids and ``Change.announced_at`` are referenced from outside (CLI output, announcements):
+
+* a version keeps its id while it still starts at the same capture with the same content, and also when
+  an older capture with the same content is prepended to it (its first capture falls inside the new run);
+* a change keeps its row, and so its announcement, while it still leads to the same version from the
+  same content; only its bracket is updated. A change that has to be re-created inherits the
+  announcement of a deleted change that happened at the same moment (same ``after_timestamp``).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import Session
+
+from storage.models import Capture, Change, Version, VersionText
+from storage.types import decompress, utcnow
+
+NORMALIZED_STATES = ("fetched", "reused", "inferred")
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    versions_new: int
+    changes_new: int
+    versions_removed: int
+
+
+@dataclass
+class _Run:
+    """Consecutive normalized captures with one content hash."""
+
+    content_sha256: str
+    first_id: int
+    first_seen: str
+    extraction: str
+    normalizer_version: str
+    last_id: int
+    last_seen: str
+    last_normalizer_version: str
+    count: int = 1
+
+
+def _derive_runs(session: Session, page_id: int) -> list[_Run]:
+    rows = session.execute(
+        select(Capture.id, Capture.timestamp, Capture.content_sha256, Capture.extraction, Capture.normalizer_version)
+        .where(
+            Capture.page_id == page_id,
+            Capture.state.in_(NORMALIZED_STATES),
+            Capture.content_sha256.is_not(None),
+        )
+        .order_by(Capture.timestamp)
+    )
+    runs: list[_Run] = []
+    for cid, timestamp, sha, extraction, normalizer_version in rows:
+        assert sha is not None  # filtered by the query
+        if runs and runs[-1].content_sha256 == sha:
+            run = runs[-1]
+            run.last_id, run.last_seen, run.last_normalizer_version = cid, timestamp, normalizer_version or ""
+            run.count += 1
+        else:
+            runs.append(
+                _Run(sha, cid, timestamp, extraction or "", normalizer_version or "", cid, timestamp,
+                     normalizer_version or "")
+            )
+    return runs
+
+
+def _match(runs: list[_Run], existing: list[Version]) -> dict[int, Version]:
+    """Which stored version each run continues (by run index); unmatched stored versions are obsolete."""
+    by_key = {(v.first_seen, v.content_sha256): v for v in existing}
+    matched: dict[int, Version] = {}
+    used: set[int] = set()
+    for i, run in enumerate(runs):
+        version = by_key.get((run.first_seen, run.content_sha256))
+        if version is not None:
+            matched[i] = version
+            used.add(version.id)
+    for i, run in enumerate(runs):
+        if i in matched:
+            continue
+        # An older capture prepended to the run: the stored version now starts later inside it.
+        candidates = [
+            v for v in existing
+            if v.id not in used and v.content_sha256 == run.content_sha256
+            and run.first_seen <= v.first_seen <= run.last_seen
+        ]
+        if candidates:
+            version = min(candidates, key=lambda v: v.first_seen)
+            matched[i] = version
+            used.add(version.id)
+    return matched
+
+
+class _Texts:
+    """Text ids and diffable documents by content hash, loaded once per rebuild."""
+
+    def __init__(self, session: Session, hashes: set[str]):
+        self.session = session
+        self.ids: dict[str, int] = {
+            sha: text_id
+            for sha, text_id in session.execute(
+                select(VersionText.sha256, VersionText.id).where(VersionText.sha256.in_(hashes))
+            )
+        }
+        missing = hashes - set(self.ids)
+        if missing:
+            raise ValueError(f"captures refer to content with no stored text: {sorted(missing)[:3]}")
+        self._lines: dict[str, list[str]] = {}
+
+    def lines(self, sha: str) -> list[str]:
+        if sha not in self._lines:
+            text = self.session.get_one(VersionText, self.ids[sha])
+            body = decompress(text.body, text.compression).decode("utf-8")
+            self._lines[sha] = f"# {text.title}\n\n{body}".splitlines()
+        return self._lines[sha]
+
+    def diff(self, before: str, after: str) -> tuple[int, int]:
+        """(lines added, lines removed), as difflib's unified diff counts them."""
+        added = removed = 0
+        matcher = difflib.SequenceMatcher(None, self.lines(before), self.lines(after))
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            if tag != "equal":
+                removed += i2 - i1
+                added += j2 - j1
+        return added, removed
+
+
+def rebuild_versions(session: Session, page_id: int, run_id: int | None = None) -> RebuildResult:
+    """Make the page's Version and Change rows match its normalized captures. Idempotent.
+
+    Returns what was created and removed; a second call with no new captures returns zeros.
+    """
+    runs = _derive_runs(session, page_id)
+    existing = list(session.scalars(select(Version).where(Version.page_id == page_id).order_by(Version.first_seen)))
+    changes = list(session.scalars(select(Change).where(Change.page_id == page_id)))
+    texts = _Texts(session, {run.content_sha256 for run in runs})
+    matched = _match(runs, existing)
+    kept_ids = {v.id for v in matched.values()}
+    obsolete = [v for v in existing if v.id not in kept_ids]
+    obsolete_ids = {v.id for v in obsolete}
+
+    # 1. Drop obsolete versions and the changes touching them, remembering what had been announced.
+    announced = {c.after_timestamp: c.announced_at for c in changes if c.announced_at is not None}
+    for dropped in [c for c in changes if c.from_version_id in obsolete_ids or c.to_version_id in obsolete_ids]:
+        changes.remove(dropped)
+        session.delete(dropped)
+    for version in obsolete:
+        session.delete(version)
+    session.flush()
+
+    # 2. Move kept versions whose first capture changed, via placeholders: (page_id, first_seen) is unique
+    # and two kept versions may trade places.
+    moving = [(i, v) for i, v in matched.items() if v.first_seen != runs[i].first_seen]
+    if moving:
+        for _, version in moving:
+            version.first_seen = f"~{version.id}"
+        session.flush()
+    for i, version in matched.items():
+        run = runs[i]
+        version.first_seen, version.first_capture_id = run.first_seen, run.first_id
+        version.last_seen, version.last_capture_id = run.last_seen, run.last_id
+        version.capture_count = run.count
+        version.text_id = texts.ids[run.content_sha256]
+        version.extraction, version.normalizer_version = run.extraction, run.normalizer_version
+
+    # 3. New versions for runs nobody continues.
+    ordered: list[Version] = []
+    versions_new = 0
+    for i, run in enumerate(runs):
+        continued = matched.get(i)
+        if continued is not None:
+            ordered.append(continued)
+        else:
+            version = Version(
+                page_id=page_id, text_id=texts.ids[run.content_sha256], content_sha256=run.content_sha256,
+                first_seen=run.first_seen, last_seen=run.last_seen, first_capture_id=run.first_id,
+                last_capture_id=run.last_id, capture_count=run.count, extraction=run.extraction,
+                normalizer_version=run.normalizer_version, created_run_id=run_id,
+            )
+            session.add(version)
+            versions_new += 1
+            ordered.append(version)
+    session.flush()
+
+    # 4. Changes between consecutive versions.
+    position = {v.id: i for i, v in enumerate(ordered)}
+    content_of = {v.id: v.content_sha256 for v in ordered}
+
+    def still_valid(change: Change) -> bool:
+        """Same target, reached from the same content (the source version itself may differ)."""
+        i = position.get(change.to_version_id, 0)
+        return i > 0 and content_of.get(change.from_version_id) == ordered[i - 1].content_sha256
+
+    by_target = {c.to_version_id: c for c in changes}
+    stale = [c for c in changes if not still_valid(c)]
+    for obsolete_change in stale:
+        by_target.pop(obsolete_change.to_version_id, None)
+        session.delete(obsolete_change)
+    if stale:
+        session.flush()
+    changes_new = 0
+    for i in range(1, len(ordered)):
+        before_run, after_run = runs[i - 1], runs[i]
+        source, target = ordered[i - 1], ordered[i]
+        technical = before_run.last_normalizer_version != after_run.normalizer_version
+        change = by_target.get(target.id)
+        if change is None:
+            added, removed = texts.diff(source.content_sha256, target.content_sha256)
+            change = by_target[target.id] = Change(
+                page_id=page_id, to_version_id=target.id, lines_added=added, lines_removed=removed,
+                run_id=run_id, announced_at=announced.get(after_run.first_seen),
+            )
+            session.add(change)
+            changes_new += 1
+        change.from_version_id = source.id
+        change.before_timestamp, change.after_timestamp = before_run.last_seen, after_run.first_seen
+        change.technical = technical
+    session.flush()
+    return RebuildResult(versions_new=versions_new, changes_new=changes_new, versions_removed=len(obsolete))
+
+
+def mark_announced(session: Session, change_ids: Iterable[int], when: datetime | None = None) -> int:
+    """Record that changes were announced (only those not announced yet); returns how many were marked."""
+    ids = list(change_ids)
+    if not ids:
+        return 0
+    result = session.execute(
+        update(Change)
+        .where(Change.id.in_(ids), Change.announced_at.is_(None))
+        .values(announced_at=when or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return max(cast(CursorResult[Any], result).rowcount, 0)
