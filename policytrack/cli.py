@@ -7,53 +7,20 @@ policytrack's own errors into one line on stderr with a non-zero exit -- never a
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import os
 import sys
-from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
 
+from policytrack.commands import queries
+from policytrack.commands.common import EXIT_ERROR, EXIT_OK, db_url, fmt_ts, open_db
 from policytrack.errors import ConfigurationError, PolicytrackError
-
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
-
-
-def _db_url(args: argparse.Namespace) -> str:
-    import storage
-
-    return storage.resolve_db_url(args.db)
-
-
-def _open(args: argparse.Namespace):
-    import storage
-
-    return storage.open_database(_db_url(args))
-
-
-def parse_when(text: str) -> datetime:
-    """``YYYY-MM-DD`` (end of that day), a 14-digit timestamp, or an ISO date-time; UTC."""
-    text = text.strip()
-    try:
-        if len(text) == 10 and text[4] == "-":
-            day = date.fromisoformat(text)
-            return datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=timezone.utc)
-        if text.isdigit() and len(text) == 14:
-            return datetime.strptime(text, "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
-        parsed = datetime.fromisoformat(text)
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-    except ValueError:
-        raise ConfigurationError(f"invalid date {text!r}: use YYYY-MM-DD, YYYYMMDDhhmmss or an ISO date-time") from None
-
-
-def _fmt_ts(ts: str) -> str:
-    return f"{ts[0:4]}-{ts[4:6]}-{ts[6:8]} {ts[8:10]}:{ts[10:12]}:{ts[12:14]}"
 
 
 # --- commands --------------------------------------------------------------------------------------
 def cmd_init(args: argparse.Namespace) -> int:
-    db = _open(args)
+    db = open_db(args)
     db.dispose()
     print(f"database ready: {db.url}")
     return EXIT_OK
@@ -62,7 +29,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_add(args: argparse.Namespace) -> int:
     import storage
 
-    db = _open(args)
+    db = open_db(args)
     with db.session() as session:
         page = storage.add_site(session, args.site, args.url)
     print(f"tracking {page.site}: {page.url}")
@@ -72,7 +39,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 def cmd_sites(args: argparse.Namespace) -> int:
     import storage
 
-    with _open(args).session() as session:
+    with open_db(args).session() as session:
         sites = storage.list_sites(session)
     if args.json:
         print(json.dumps([s.__dict__ for s in sites], indent=2))
@@ -80,7 +47,7 @@ def cmd_sites(args: argparse.Namespace) -> int:
     if not sites:
         print("no sites tracked yet: policytrack add SITE URL")
     for s in sites:
-        span = f"{_fmt_ts(s.first_capture)[:10]} .. {_fmt_ts(s.last_capture)[:10]}" if s.first_capture else "not crawled yet"
+        span = f"{fmt_ts(s.first_capture)[:10]} .. {fmt_ts(s.last_capture)[:10]}" if s.first_capture else "not crawled yet"
         print(f"{s.hostname}\t{s.versions} versions\t{s.captures} captures\t{span}\t{' '.join(s.urls)}")
     return EXIT_OK
 
@@ -94,7 +61,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     if args.exhaustive:
         overrides["POLICYTRACK_EXHAUSTIVE"] = True
     archive = args.archive or os.environ.get("POLICYTRACK_ARCHIVE")
-    result = run_crawl(_db_url(args), archive=archive, sites=args.sites, overrides=overrides)
+    result = run_crawl(db_url(args), archive=archive, sites=args.sites, overrides=overrides)
     c = result.counts
     print(
         f"run {result.run_id} {result.status}: {c.get('captures_seen', 0)} captures seen, "
@@ -113,60 +80,6 @@ def _setting(pair: str) -> tuple[str, str]:
     if not sep or not name.strip():
         raise ConfigurationError(f"invalid setting {pair!r}: use -s NAME=VALUE, e.g. -s POLICYTRACK_CDX_RATE_PER_MINUTE=12")
     return name.strip(), value
-
-
-def cmd_history(args: argparse.Namespace) -> int:
-    import storage
-
-    with _open(args).session() as session:
-        versions = storage.site_history(session, args.site, url=args.url)
-    if args.json:
-        print(json.dumps([v.__dict__ for v in versions], indent=2))
-        return EXIT_OK
-    print(render_history(args.site, versions))
-    return EXIT_OK
-
-
-def render_history(site: str, versions: Sequence) -> str:
-    if not versions:
-        return f"{site}: no versions yet (run 'policytrack crawl {site}')"
-    lines = [f"{site}: {len(versions)} version(s)"]
-    for v in versions:
-        lines.append(
-            f"  {_fmt_ts(v.first_seen)}  ..  {_fmt_ts(v.last_seen)}  {v.sha256[:12]}  "
-            f"{v.chars:>7,} chars  +{v.lines_added}/-{v.lines_removed}  {v.page_url}"
-        )
-    return "\n".join(lines)
-
-
-def cmd_show(args: argparse.Namespace) -> int:
-    import storage
-
-    with _open(args).session() as session:
-        doc = storage.version_at(session, args.site, parse_when(args.at) if args.at else None, url=args.url)
-    sys.stdout.write(doc.document if doc.document.endswith("\n") else doc.document + "\n")
-    return EXIT_OK
-
-
-def cmd_diff(args: argparse.Namespace) -> int:
-    import storage
-
-    with _open(args).session() as session:
-        old, new = storage.version_pair(
-            session, args.site,
-            parse_when(args.from_) if args.from_ else None,
-            parse_when(args.to) if args.to else None,
-            url=args.url,
-        )
-    diff = difflib.unified_diff(
-        f"# {old.title}\n\n{old.body}".splitlines(keepends=True),
-        f"# {new.title}\n\n{new.body}".splitlines(keepends=True),
-        fromfile=f"{old.site} {_fmt_ts(old.first_seen)} ({old.sha256[:12]})",
-        tofile=f"{new.site} {_fmt_ts(new.first_seen)} ({new.sha256[:12]})",
-    )
-    text = "".join(line if line.endswith("\n") else line + "\n" for line in diff)
-    sys.stdout.write(text or f"no difference between {_fmt_ts(old.first_seen)} and {_fmt_ts(new.first_seen)}\n")
-    return EXIT_OK
 
 
 def cmd_normalize(args: argparse.Namespace) -> int:
@@ -190,7 +103,7 @@ def cmd_normalize(args: argparse.Namespace) -> int:
 def cmd_runs(args: argparse.Namespace) -> int:
     import storage
 
-    with _open(args).session() as session:
+    with open_db(args).session() as session:
         runs = storage.list_runs(session, limit=args.limit)
     if args.json:
         print(json.dumps([{**r.__dict__, "started_at": r.started_at.isoformat(),
@@ -211,6 +124,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 # --- parser ----------------------------------------------------------------------------------------
+# Each area registers its own subcommands: module.register(command), with the factory in build_parser.
+COMMAND_MODULES = [queries]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="policytrack", description="Track the history of websites' privacy policies.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -236,19 +153,6 @@ def build_parser() -> argparse.ArgumentParser:
                         "revert between two captures with equal text)")
     p.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
                    help="override a Scrapy/policytrack setting for this crawl (repeatable), as scrapy's -s")
-    for name, func, text in (("history", cmd_history, "list a site's versions and when they changed"),
-                             ("show", cmd_show, "print the policy text in force on a date"),
-                             ("diff", cmd_diff, "unified diff between two versions")):
-        p = command(name, func, text)
-        p.add_argument("site")
-        p.add_argument("--url", help="the page, when a site has several")
-        if name == "history":
-            p.add_argument("--json", action="store_true")
-        if name == "show":
-            p.add_argument("--at", help="date (YYYY-MM-DD); default: the latest version")
-        if name == "diff":
-            p.add_argument("--from", dest="from_", help="date of the older version (default: the one before --to)")
-            p.add_argument("--to", help="date of the newer version (default: the latest)")
     p = command("normalize", cmd_normalize, "print the corpus document for one raw capture file (no database)")
     p.add_argument("file")
     p.add_argument("--site", required=True)
@@ -260,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p = command("demo", cmd_demo, "crawl the bundled sample archive into a fresh database and print its history")
     p.add_argument("--workdir", default=".demo", help="where the demo archive and database go (default: .demo)")
+    for module in COMMAND_MODULES:
+        module.register(command)
     return parser
 
 

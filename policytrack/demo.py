@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from policytrack.cli import render_history
+from policytrack.commands.queries import render_history
 
 
 def run_demo(workdir: Path) -> int:

@@ -1,0 +1,1 @@
+"""CLI subcommands by area; each module has register(command)."""
