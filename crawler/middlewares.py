@@ -99,10 +99,15 @@ class ArchivePolitenessMiddleware:
         pool = self._pool(request)
         if pool is None:
             return None
-        delay = pool.reserve(time.monotonic()) + request.meta.pop("policytrack_backoff", 0.0)
-        if delay > 0:
-            await maybe_deferred_to_future(deferLater(reactor, delay, lambda: None))
-        return None
+        extra = request.meta.pop("policytrack_backoff", 0.0)
+        while True:
+            delay = pool.reserve(time.monotonic()) + extra
+            extra = 0.0
+            if delay > 0:
+                await maybe_deferred_to_future(deferLater(reactor, delay, lambda: None))
+            # A 429 may have paused the pool while this request waited for its slot: wait again.
+            if pool.paused_until <= time.monotonic():
+                return None
 
     def _backoff(self, request: Request) -> None:
         """Exponential backoff before RetryMiddleware's retry of this request (it copies meta)."""

@@ -74,7 +74,9 @@ def finish_run(db: storage.Database, run_id: int, crawler: Crawler | None, failu
         errors.append(failure)
     if interrupted:
         status = "interrupted"
-    elif failure or counts.get("pages_failed") or counts.get("captures_failed") or counts.get("errors_count"):
+    elif failure or counts.get("pages_failed") or counts.get("captures_failed"):
+        # Malformed CDX rows and blocked pages are recorded in `errors` but do not fail the run:
+        # they are outcomes to report, and a rerun would not change them.
         status = "failed"
     else:
         status = "succeeded"

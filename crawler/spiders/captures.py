@@ -15,6 +15,7 @@ digest are resolved by the pipeline from the stored snapshot. Archived redirects
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, AsyncIterator, Iterator
@@ -132,11 +133,15 @@ class CapturesSpider(scrapy.Spider):
                                    dict(planner.inferred))
 
     def _cdx_refused(self, response: Response, plan: PagePlan) -> None:
-        text = response.text[:300] if hasattr(response, "text") else ""
-        if response.status == 403 and ("Blocked" in text or "robots" in text.lower() or "exclu" in text.lower()):
-            reason = f"{plan.site}: {plan.url} is blocked by the archive (robots.txt or exclusion)"
-        else:
-            reason = f"{plan.site}: CDX query failed with HTTP {response.status} ({response.url})"
+        text = response.text[:500] if hasattr(response, "text") else ""
+        if response.status == 403 and _BLOCKED.search(text):
+            # robots.txt or an administrative exclusion: an outcome to record, not a failure of the run.
+            reason = f"{plan.site}: {plan.url} is blocked by the archive ({_BLOCKED.search(text).group(0)})"
+            runstats.inc(self.crawler.stats, "pages_blocked")
+            self.logger.warning(reason)
+            runstats.note_error(self.crawler.stats, reason)
+            return
+        reason = f"{plan.site}: CDX query failed with HTTP {response.status} ({response.url})"
         runstats.note_error(self.crawler.stats, reason)
         runstats.inc(self.crawler.stats, "pages_failed")
         self.logger.error(reason)
@@ -221,6 +226,11 @@ class CapturesSpider(scrapy.Spider):
         reason = f"fetch-error: {failure.getErrorMessage()[:200]}"
         runstats.note_error(self.crawler.stats, f"{kwargs['plan'].site}: capture {kwargs['record'].timestamp}: {reason}")
         yield CaptureOutcome(kwargs["plan"].page_id, kwargs["record"], "failed", reason)
+
+
+# The Internet Archive answers 403 with a Java exception name for excluded URLs.
+_BLOCKED = re.compile(r"Blocked Site Error|RobotAccessControlException|AdministrativeAccessControlException|"
+                      r"blocked|excluded", re.IGNORECASE)
 
 
 def _memento_timestamp(response: Response) -> str | None:
