@@ -117,6 +117,21 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_archive_now(args: argparse.Namespace) -> int:
+    import storage
+    from crawler.savepagenow import save_page_now
+
+    with open_db(args).session() as session:
+        pages = storage.pages_for(session, args.sites)
+    archive = args.archive or os.environ.get("POLICYTRACK_ARCHIVE")
+    results = save_page_now([p.url for p in pages], archive=archive, rate_per_minute=args.rate)
+    for result in results:
+        status = result.archive_url + (" (recent capture reused by the archive)" if result.cached else "") \
+            if result.ok else f"failed: {result.error}"
+        print(f"{result.url}\t{status}")
+    return EXIT_OK if all(r.ok for r in results) else EXIT_ERROR
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from policytrack.demo import run_demo
 
@@ -159,6 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", required=True, help="the capture's original URL")
     p.add_argument("--timestamp", required=True, help="14-digit capture timestamp")
     p.add_argument("--content-type", help="the capture's HTTP Content-Type, if known")
+    p = command("archive-now", cmd_archive_now, "ask the Internet Archive to capture the sites' live pages now")
+    p.add_argument("sites", nargs="+", metavar="SITE")
+    p.add_argument("--archive", help="the Wayback Machine to ask (default https://web.archive.org)")
+    p.add_argument("--rate", type=float, default=12.0, help="saves per minute, at most 15 (default 12)")
     p = command("runs", cmd_runs, "list crawl runs")
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--json", action="store_true")
