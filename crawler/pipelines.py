@@ -17,11 +17,13 @@ from typing import Any
 
 from scrapy import Spider
 from scrapy.crawler import Crawler
+from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
 import storage
 from crawler import runstats
 from crawler.results import results_for
+from crawler.soft404 import looks_like_soft_404
 from crawler.bisect import NO_TEXT
 from crawler.items import CaptureListing, CaptureOutcome, FetchedCapture, InferredCaptures
 from crawler.normalizer import CaptureMeta, Normalizer
@@ -63,20 +65,15 @@ class StoragePipeline:
             self.normalizer.close()
             self.db.dispose()
 
-    def process_item(self, item: Any, spider: Spider | None = None):
-        deferred = deferToThread(self._process, item)
-        if isinstance(item, (FetchedCapture, CaptureOutcome)):
-            # Whatever happened, tell a bisecting spider what this capture came to (reactor thread).
-            def publish(content: str | None) -> Any:
+    async def process_item(self, item: Any, spider: Spider | None = None) -> Any:
+        content: str | None = None
+        try:
+            content = await maybe_deferred_to_future(deferToThread(self._process, item))
+        finally:
+            if isinstance(item, (FetchedCapture, CaptureOutcome)):
+                # Whatever happened, tell a bisecting spider what this capture came to (reactor thread).
                 self.results.publish(item.page_id, item.record.timestamp, content)
-                return item
-
-            def publish_failure(failure: Any) -> Any:
-                self.results.publish(item.page_id, item.record.timestamp, None)
-                return failure
-
-            deferred.addCallbacks(publish, publish_failure)
-        return deferred
+        return item
 
     # --- in a worker thread ----------------------------------------------------------------------
     def _process(self, item: Any) -> Any:
@@ -93,7 +90,7 @@ class StoragePipeline:
             with self.write_lock, self.db.session() as session:
                 storage.record_captures(session, item.page_id, item.records, self.run_id)
                 storage.record_inferred(session, item.page_id, item.contents)
-        return item
+        return None
 
     def _capture_id(self, session, page_id: int, record) -> int:
         """The capture row of ``record``, created if its listing item has not been stored yet."""
@@ -125,6 +122,8 @@ class StoragePipeline:
         )
         try:
             result = self.normalizer.normalize(item.payload, meta)
+            if looks_like_soft_404(result.title, result.body):
+                raise NotNormalizable("the page says it was not found", reason="soft-404")
         except NotNormalizable as exc:
             with self.write_lock, self.db.session() as session:
                 storage.record_capture_outcome(

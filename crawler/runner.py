@@ -96,7 +96,7 @@ def run_crawl(db_url: str, *, archive: str | None = None, sites: Sequence[str] |
     db = storage.open_database(db_url)
     try:
         run_id, plans = prepare_run(db, settings, sites, trigger)
-        process = CrawlerProcess(settings, install_root_handler=True)
+        process = CrawlerProcess(settings)
         crawler = process.create_crawler(CapturesSpider)
         failure: str | None = None
         try:

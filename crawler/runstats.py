@@ -6,6 +6,8 @@ one mechanism Scrapy already has instead of a side channel.
 
 from __future__ import annotations
 
+import threading
+
 from scrapy.statscollectors import StatsCollector
 
 PREFIX = "policytrack/"
@@ -23,14 +25,22 @@ COUNTERS = (
     "pages_failed",
 )
 MAX_ERRORS = 100
+# Pipelines update stats from Twisted's thread pool; Scrapy's collector is a plain dict.
+_lock = threading.Lock()
 
 
 def inc(stats: StatsCollector, name: str, count: int = 1) -> None:
-    stats.inc_value(PREFIX + name, count)
+    with _lock:
+        stats.inc_value(PREFIX + name, count)
 
 
 def note_error(stats: StatsCollector, message: str) -> None:
     """Remember an error message for the CrawlRun row (bounded) and count it."""
+    with _lock:
+        _note(stats, message)
+
+
+def _note(stats: StatsCollector, message: str) -> None:
     errors = stats.get_value(PREFIX + "errors") or []
     if len(errors) < MAX_ERRORS:
         errors.append(message)

@@ -217,3 +217,15 @@ def test_normalize_command_prints_the_corpus_document(tmp_path):
     assert "\n\n# Acme Privacy Policy\n\n" in result.out and "Hello policy." in result.out
     missing = run_cli("normalize", str(tmp_path / "nope.html"), "--site", "a.example", "--url", URL, "--timestamp", "20141230054142")
     assert missing.code == 1 and "cannot read" in missing.err
+
+
+def test_soft_404_makes_no_version(archive_factory, db_url):
+    setup_site(db_url)
+    soft = (b"<html><head><title>Page Not Found | Acme</title></head><body><div id='content'>"
+            b"<h1>Page not found</h1><p>Sorry, the page you requested could not be found on our server. "
+            b"Try the home page or the search box.</p></div></body></html>")
+    captures = [WarcCapture(URL, "20100101000000", A), WarcCapture(URL, "20100701000000", soft),
+                WarcCapture(URL, "20110101000000", A)]
+    assert crawl(db_url, archive_factory(captures), "--exhaustive").code == 0
+    assert [(v["first_seen"], v["last_seen"]) for v in history(db_url)] == [("20100101000000", "20110101000000")]
+    assert runs(db_url)[0]["counts"]["captures_skipped"] == 1

@@ -19,7 +19,7 @@ import re
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, AsyncIterator, Iterator
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy.http import Response
@@ -183,11 +183,16 @@ class CapturesSpider(scrapy.Spider):
     def parse_capture(self, response: Response, plan: PagePlan, record: CdxRecord,
                       hops: list[str]) -> Iterator[Any]:
         memento = _memento_timestamp(response)
+        location = response.headers.get("Location")
         if memento is None:
+            if 300 <= response.status < 400 and location:
+                # The archive's own redirect (no Memento-Datetime) to the capture nearest the asked time.
+                yield from self._follow_archive_redirect(response, plan, record, hops, location.decode("latin-1"))
+                return
             # Not an archived response: the archive itself answered (error, rate limit exhausted, ...).
             yield CaptureOutcome(plan.page_id, record, "failed", f"archive-http-{response.status}")
             return
-        if 300 <= response.status < 400 and response.headers.get("Location"):
+        if 300 <= response.status < 400 and location:
             yield from self._follow_redirect(response, plan, record, hops, memento)
             return
         if response.status >= 400:
@@ -209,11 +214,26 @@ class CapturesSpider(scrapy.Spider):
             final_timestamp=memento if hops else None,
         )
 
+    def _follow_archive_redirect(self, response: Response, plan: PagePlan, record: CdxRecord,
+                                 hops: list[str], location: str) -> Iterator[Any]:
+        followed = response.meta.get("policytrack_archive_redirects", 0) + 1
+        if followed > self.max_redirects:
+            yield CaptureOutcome(plan.page_id, record, "failed", "archive-redirect-loop")
+            return
+        memento = _archive_url_parts(urljoin(response.url, location), self.archive)
+        if memento is None:
+            yield CaptureOutcome(plan.page_id, record, "failed", f"archive-redirect-outside-archive: {location[:200]}")
+            return
+        # Rebuilt on the configured archive: a recorded or mirrored answer may name another host.
+        request = self._capture_request(plan, record, memento[1], memento[0], hops)
+        request.meta["policytrack_archive_redirects"] = followed
+        yield request
+
     def _follow_redirect(self, response: Response, plan: PagePlan, record: CdxRecord,
                          hops: list[str], memento: str) -> Iterator[Any]:
         current = hops[-1] if hops else record.original_url
         location = response.headers["Location"].decode("latin-1").strip()
-        target = _original_from_location(location, current, self.archive)
+        target = _original_from_location(location, current, response.url, self.archive)
         if target in hops or target == record.original_url:
             yield CaptureOutcome(plan.page_id, record, "skipped", "redirect-loop")
         elif len(hops) >= self.max_redirects:
@@ -250,22 +270,30 @@ def _seconds_apart(a: str, b: str) -> float:
     return abs((parse(a) - parse(b)).total_seconds())
 
 
-def _original_from_location(location: str, current: str, archive: Archive) -> str:
+def _archive_url_parts(url: str, archive: Archive) -> tuple[str, str] | None:
+    """``(timestamp, original URL)`` if ``url`` is an archive URL (``/web/{timestamp}{mode}/{original}``,
+    or ``/{collection}/...`` for pywb) on the archive's own host or web.archive.org; else None."""
+    parts = urlsplit(url)
+    if parts.netloc not in (archive.host, "web.archive.org"):
+        return None
+    prefix = urlsplit(archive.base).path if archive.kind == "pywb" else "/web"
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    match = re.match(re.escape(prefix) + r"/(\d{1,14})(?:[a-z]{2}_)?/(.+)$", target)
+    if not match:
+        return None
+    # Some archives collapse "https://" to "https:/" inside paths.
+    return match.group(1), re.sub(r"^(https?:)/(?!/)", r"\1//", match.group(2))
+
+
+def _original_from_location(location: str, current: str, request_url: str, archive: Archive) -> str:
     """The original URL a replayed redirect points to.
 
-    In ``id_`` mode the archive returns the ``Location`` as captured: absolute, path-only (``/privacy``) or
-    scheme-less (``//example.com/privacy``), all relative to the original URL. Some archives rewrite it
-    into an archive URL (``/web/2014...id_/http://...``); then the original is the part after the
-    timestamp.
+    The Internet Archive rewrites an archived ``Location`` into an archive URL -- absolute, path-only
+    (``/web/2020...id_/https://...``) or scheme-less (``//web.archive.org/web/...``) -- while pywb in
+    ``id_`` mode returns it as captured (``/privacy``), relative to the original URL.
     """
-    absolute = urljoin(current, location)
-    for prefix in (archive.base + "/", archive.base + "/web/"):
-        if absolute.startswith(prefix):
-            rest = absolute[len(prefix):]
-            stamp, _, original = rest.partition("/")
-            if stamp[:1].isdigit() and original:
-                return original
-    return absolute
+    parts = _archive_url_parts(urljoin(request_url, location), archive)
+    return parts[1] if parts else urljoin(current, location)
 
 
 def _header_list(response: Response) -> list[tuple[str, str]]:
