@@ -29,7 +29,7 @@ def run_demo(workdir: Path) -> int:
             for hostname, url in sample_sites():
                 storage.add_site(session, hostname, url)
         db.dispose()
-        result = run_crawl(db_url, archive=spec)
+        result = run_crawl(db_url, archive=spec, overrides={"LOG_LEVEL": "WARNING"})
     counts = result.counts
     print(
         f"\ncrawl run {result.run_id} {result.status}: {counts.get('captures_seen', 0)} captures, "
