@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from policytrack.localarchive import WarcCapture
-from tests.clihelp import crawl, run_cli
+from tests.clihelp import FAST, crawl, run_cli
 
 SITE = "acme.example"
 URL = "https://acme.example/privacy"
@@ -228,4 +228,15 @@ def test_soft_404_makes_no_version(archive_factory, db_url):
                 WarcCapture(URL, "20110101000000", A)]
     assert crawl(db_url, archive_factory(captures), "--exhaustive").code == 0
     assert [(v["first_seen"], v["last_seen"]) for v in history(db_url)] == [("20100101000000", "20110101000000")]
+    assert runs(db_url)[0]["counts"]["captures_skipped"] == 1
+
+
+def test_huge_capture_is_recorded_as_too_large(archive_factory, db_url):
+    setup_site(db_url)
+    huge = page("Huge.", extra="<p>" + "x" * 300_000 + "</p>")
+    captures = [WarcCapture(URL, "20100101000000", A), WarcCapture(URL, "20110101000000", huge)]
+    result = run_cli("crawl", "--archive", archive_factory(captures), "--exhaustive", *FAST,
+                     "-s", "DOWNLOAD_MAXSIZE=200000", "-s", "DOWNLOAD_WARNSIZE=0", db=db_url)
+    assert result.code == 0, result.err
+    assert [v["first_seen"] for v in history(db_url)] == ["20100101000000"]
     assert runs(db_url)[0]["counts"]["captures_skipped"] == 1

@@ -24,7 +24,7 @@ from urllib.parse import urljoin, urlsplit
 import scrapy
 from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet.defer import DeferredList
+from twisted.internet.defer import CancelledError, DeferredList
 from twisted.python.failure import Failure
 
 from crawler import runstats
@@ -243,10 +243,21 @@ class CapturesSpider(scrapy.Spider):
 
     def capture_failed(self, failure: Failure) -> Iterator[Any]:
         kwargs = failure.request.cb_kwargs
+        if failure.check(*_SIZE_CANCELLED):
+            # Scrapy cancels a download that exceeds DOWNLOAD_MAXSIZE: final, not worth retrying.
+            yield CaptureOutcome(kwargs["plan"].page_id, kwargs["record"], "skipped", "too-large")
+            return
         reason = f"fetch-error: {failure.getErrorMessage()[:200]}"
         runstats.note_error(self.crawler.stats, f"{kwargs['plan'].site}: capture {kwargs['record'].timestamp}: {reason}")
         yield CaptureOutcome(kwargs["plan"].page_id, kwargs["record"], "failed", reason)
 
+
+try:  # Scrapy >= 2.14 names it; older versions cancel the Deferred
+    from scrapy.exceptions import DownloadCancelledError
+
+    _SIZE_CANCELLED: tuple[type[BaseException], ...] = (DownloadCancelledError, CancelledError)
+except ImportError:  # pragma: no cover
+    _SIZE_CANCELLED = (CancelledError,)
 
 # The Internet Archive answers 403 with a Java exception name for excluded URLs.
 _BLOCKED = re.compile(r"Blocked Site Error|RobotAccessControlException|AdministrativeAccessControlException|"
