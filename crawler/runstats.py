@@ -10,20 +10,11 @@ import threading
 
 from scrapy.statscollectors import StatsCollector
 
+from storage.models import RUN_COUNTS
+
 PREFIX = "policytrack/"
-COUNTERS = (
-    "captures_seen",
-    "captures_new",
-    "captures_fetched",
-    "captures_reused",
-    "captures_inferred",
-    "captures_skipped",
-    "captures_failed",
-    "snapshots_new",
-    "versions_new",
-    "changes_new",
-    "pages_failed",
-)
+# The counters a CrawlRun row has columns for; "errors_count" is kept by note_error.
+COUNTERS = tuple(name for name in RUN_COUNTS if name != "errors_count")
 MAX_ERRORS = 100
 # Pipelines update stats from Twisted's thread pool; Scrapy's collector is a plain dict.
 _lock = threading.Lock()
