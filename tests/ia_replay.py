@@ -12,7 +12,10 @@ import gzip
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+import re
+from datetime import datetime, timezone
+from email.utils import format_datetime
+from urllib.parse import parse_qs, urlsplit
 
 SKIP_HEADERS = {"transfer-encoding", "content-encoding", "content-length", "connection"}
 
@@ -38,9 +41,14 @@ def load_cassette(path: Path) -> dict[str, tuple[int, list[tuple[str, str]], byt
 
 
 class ReplayArchive:
-    def __init__(self, exchanges: dict[str, tuple[int, list[tuple[str, str]], bytes]], cdx: str = ""):
+    """``cdx``: one listing for every CDX query, or {resumeKey or None: page} to replay paging.
+    ``page_for(timestamp, url)``: optional bytes to answer captures the recording does not hold."""
+
+    def __init__(self, exchanges: dict[str, tuple[int, list[tuple[str, str]], bytes]],
+                 cdx: str | dict[str | None, str] = "", page_for=None):
         self.exchanges = exchanges
-        self.cdx = cdx.encode()
+        self.cdx_pages = cdx if isinstance(cdx, dict) else {None: cdx}
+        self.page_for = page_for
         self.requests: list[str] = []
         replay = self
 
@@ -53,9 +61,18 @@ class ReplayArchive:
             def do_GET(self) -> None:
                 replay.requests.append(self.path)
                 if self.path.startswith("/cdx/search/cdx"):
-                    status, headers, body = 200, [("Content-Type", "text/plain")], replay.cdx
+                    key = parse_qs(urlsplit(self.path).query).get("resumeKey", [None])[0]
+                    body = replay.cdx_pages.get(key)
+                    status = 200 if body is not None else 400
+                    status, headers, body = status, [("Content-Type", "text/plain")], (body if body is not None else "bad resumeKey").encode()
+                elif self.path in replay.exchanges:
+                    status, headers, body = replay.exchanges[self.path]
+                elif replay.page_for and (match := re.match(r"^/web/(\d{14})id_/(.+)$", self.path)):
+                    stamp = datetime.strptime(match.group(1), "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+                    status, body = 200, replay.page_for(match.group(1), match.group(2))
+                    headers = [("Content-Type", "text/html"), ("Memento-Datetime", format_datetime(stamp, usegmt=True))]
                 else:
-                    status, headers, body = replay.exchanges.get(self.path, (404, [], b"not in this recording"))
+                    status, headers, body = 404, [], b"not in this recording"
                 self.send_response(status)
                 for name, value in headers:
                     self.send_header(name, value)

@@ -4,6 +4,8 @@ redirect loops -- replayed on loopback from ../shared/wayback-recordings."""
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 
 from tests.clihelp import FAST, run_cli
@@ -81,3 +83,33 @@ def test_archived_rate_limit_page_is_data_not_a_live_429(replay, db_url, shared_
     assert [r for r in archive.requests if "id_/" in r] == [path]
     run = run_cli("runs", "--json", db=db_url).json()[0]
     assert run["counts"]["captures_skipped"] == 1
+
+
+def _recorded_cdx_pages(shared_dir) -> dict[str | None, str]:
+    """The three recorded CDX pages of test_search_multipage, keyed by the resumeKey that asks for them."""
+    exchanges = load_cassette(shared_dir / "wayback-recordings" / "cassettes" / "test_search_multipage.yaml")
+    pages: dict[str | None, str] = {}
+    for path, (_, _, body) in exchanges.items():
+        key = parse_qs(urlsplit(path).query).get("resumeKey", [None])[0]
+        pages[key] = body.decode()
+    return pages
+
+
+def test_resume_key_paging_collects_every_recorded_row_once(shared_dir, db_url):
+    pages = _recorded_cdx_pages(shared_dir)
+    rows = {line.split(" ")[1] for body in pages.values() for line in body.splitlines() if line.count(" ") == 6}
+    archive = ReplayArchive({}, pages, page_for=lambda ts, url: b"<html><head><title>CNN</title></head><body>"
+                            b"<p>" + b"The same text in every capture of this page. " * 20 + b"</p></body></html>")
+    try:
+        assert run_cli("add", "cnn.com", "http://www.cnn.com/", db=db_url).code == 0
+        result = crawl_recorded(db_url, archive)
+    finally:
+        archive.close()
+    assert result.code == 0, result.err
+    cdx = [r for r in archive.requests if r.startswith("/cdx/")]
+    assert len(cdx) == len(pages) and "resumeKey" not in cdx[0] and all("resumeKey=" in r for r in cdx[1:])
+    run = run_cli("runs", "--json", db=db_url).json()[0]
+    assert run["counts"]["captures_seen"] == len(rows) == run["counts"]["captures_new"]
+    versions = run_cli("history", "cnn.com", "--json", db=db_url).json()
+    assert [(v["first_seen"], v["last_seen"]) for v in versions] == [(min(rows), max(rows))]
+    assert run["counts"]["captures_fetched"] == 2     # bisection: both ends equal, the rest inferred
