@@ -4,6 +4,8 @@ Scrapy-style ownership: the database and the normalizer's worker pool are opened
 released in ``close_spider``. Work on an item runs in Twisted's thread pool so that neither Readability
 nor a database write ever blocks the reactor; writes are serialized by one lock (SQLite has one writer)
 and each item is committed on its own, so a crash loses at most the items in flight and a rerun resumes.
+Write sessions take SQLite's write lock at BEGIN (``immediate``) so that another process writing at the
+same time (a cron crawl of other sites beside the scheduler) makes this one wait instead of failing.
 
 Versions are (re)built per page when the spider closes, from all normalized captures in time order:
 this is what makes out-of-order discovery and reruns come out right.
@@ -79,7 +81,7 @@ class StoragePipeline:
     def _process(self, item: Any) -> Any:
         """Store one item; for a capture, return what it normalized to (hash, NO_TEXT, or None)."""
         if isinstance(item, CaptureListing):
-            with self.write_lock, self.db.session() as session:
+            with self.write_lock, self.db.session(immediate=True) as session:
                 new = storage.record_captures(session, item.page_id, item.records, self.run_id)
             runstats.inc(self.stats, "captures_new", new)
         elif isinstance(item, FetchedCapture):
@@ -87,7 +89,7 @@ class StoragePipeline:
         elif isinstance(item, CaptureOutcome):
             return self._store_outcome(item)
         elif isinstance(item, InferredCaptures):
-            with self.write_lock, self.db.session() as session:
+            with self.write_lock, self.db.session(immediate=True) as session:
                 storage.record_captures(session, item.page_id, item.records, self.run_id)
                 storage.record_inferred(session, item.page_id, item.contents)
         return None
@@ -98,7 +100,7 @@ class StoragePipeline:
         return storage.capture_id(session, page_id, record.timestamp)
 
     def _store_outcome(self, item: CaptureOutcome) -> str | None:
-        with self.write_lock, self.db.session() as session:
+        with self.write_lock, self.db.session(immediate=True) as session:
             capture_id = self._capture_id(session, item.page_id, item.record)
             storage.record_capture_outcome(session, capture_id, state=item.state, reason=item.reason)
         runstats.inc(self.stats, "captures_skipped" if item.state == "skipped" else "captures_failed")
@@ -106,7 +108,7 @@ class StoragePipeline:
 
     def _store_fetched(self, item: FetchedCapture) -> str:
         record = item.record
-        with self.write_lock, self.db.session() as session:
+        with self.write_lock, self.db.session(immediate=True) as session:
             capture_id = self._capture_id(session, item.page_id, record)
             snapshot_id, created = storage.store_snapshot(
                 session, item.payload, http_status=item.http_status, headers=item.headers, url=item.fetched_url
@@ -125,7 +127,7 @@ class StoragePipeline:
             if looks_like_soft_404(result.title, result.body):
                 raise NotNormalizable("the page says it was not found", reason="soft-404")
         except NotNormalizable as exc:
-            with self.write_lock, self.db.session() as session:
+            with self.write_lock, self.db.session(immediate=True) as session:
                 storage.record_capture_outcome(
                     session, capture_id, state="skipped", reason=exc.reason, snapshot_id=snapshot_id,
                     final_url=item.final_url, final_timestamp=item.final_timestamp,
@@ -133,7 +135,7 @@ class StoragePipeline:
             runstats.inc(self.stats, "captures_skipped")
             logger.info("%s %s: no document (%s)", item.site, record.timestamp, exc)
             return NO_TEXT
-        with self.write_lock, self.db.session() as session:
+        with self.write_lock, self.db.session(immediate=True) as session:
             storage.record_normalized(
                 session, capture_id,
                 snapshot_id=snapshot_id,
@@ -149,7 +151,7 @@ class StoragePipeline:
 
     def _finish_page(self, page_id: int) -> None:
         """Resolve captures that share an already-fetched payload, then rebuild the page's versions."""
-        with self.write_lock, self.db.session() as session:
+        with self.write_lock, self.db.session(immediate=True) as session:
             reused = 0
             for todo in storage.captures_to_process(session, page_id):
                 redirect = todo.status is not None and 300 <= todo.status < 400

@@ -25,6 +25,14 @@ class CaptureResults:
         for deferred in self._waiting.pop((page_id, timestamp), []):
             deferred.callback(content)
 
+    def abandon(self) -> int:
+        """Answer every wait with None ("failed"): the crawl is stopping and those answers won't come."""
+        waiting, self._waiting = self._waiting, {}
+        for waiters in waiting.values():
+            for deferred in waiters:
+                deferred.callback(None)
+        return len(waiting)
+
     @property
     def pending(self) -> int:
         return sum(len(waiters) for waiters in self._waiting.values())

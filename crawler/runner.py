@@ -1,29 +1,44 @@
-"""Run one crawl: open a CrawlRun, plan the pages, run the spider, close the CrawlRun with its counts.
+"""Run one crawl: open a CrawlRun, lease its sites, plan the pages, run the spider (and the live checks),
+close the CrawlRun with its counts and give the leases back -- in one transaction.
 
 Two entry points share everything but the reactor handling:
 
 * :func:`run_crawl` blocks (``CrawlerProcess``) -- for the CLI and system cron;
-* :func:`crawl_in_reactor` returns a Deferred (``CrawlerRunner``) -- for a process that already runs a
-  reactor, such as the scheduler.
+* :class:`LoopCrawl` is awaited inside an already running asyncio reactor (``AsyncCrawlerRunner``) --
+  for the scheduler, which runs many crawls in one process without ever restarting the reactor.
+
+Sites are leased (:mod:`storage.leases`) for the length of the run: a site another process or job is
+crawling right now is left out of this run (and said so in the run's notes) instead of being crawled
+twice at once. The run's own ``run:ID`` lease is what lets the next process recognize it as abandoned
+if this one is killed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Mapping, Sequence
 
-from scrapy.crawler import Crawler, CrawlerProcess, CrawlerRunner
+from scrapy import signals
+from scrapy.crawler import AsyncCrawlerRunner, Crawler, CrawlerProcess
 from scrapy.settings import Settings
-from twisted.internet.defer import Deferred
 
 import storage
 from crawler import runstats
 from crawler.archive import Archive
 from crawler.items import PagePlan
+from crawler.results import results_for
 from crawler.spiders.captures import CapturesSpider
+from storage import leases
+from storage.leases import Holder, LeaseKeeper
+from storage.live import live_page_ids
+from storage.scheduling import link_scheduled_run
 
 logger = logging.getLogger(__name__)
+
+SKIPPED_PREFIX = "skipped "
 
 
 @dataclass
@@ -32,10 +47,27 @@ class CrawlResult:
     status: str
     counts: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    skipped_sites: dict[str, str] = field(default_factory=dict)  # hostname -> who is crawling it
 
     @property
     def ok(self) -> bool:
         return self.status == "succeeded"
+
+
+@dataclass
+class RunPlan:
+    """A started run: its id, the pages to crawl, the leases' holder, and what was left out."""
+
+    run_id: int
+    plans: list[PagePlan]
+    holder: Holder
+    live_page_ids: set[int]
+    skipped_sites: dict[str, str]
+    ttl: float
+
+    @property
+    def live_plans(self) -> list[PagePlan]:
+        return [plan for plan in self.plans if plan.page_id in self.live_page_ids]
 
 
 def crawl_settings(db_url: str, archive: str | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:
@@ -50,26 +82,54 @@ def crawl_settings(db_url: str, archive: str | None = None, overrides: Mapping[s
     return settings
 
 
-def prepare_run(db: storage.Database, settings: Settings, sites: Sequence[str] | None, trigger: str) -> tuple[int, list[PagePlan]]:
-    """Open the CrawlRun row and read what is already known about each page."""
-    with db.session() as session:
+def prepare_run(db: storage.Database, settings: Settings, sites: Sequence[str] | None, trigger: str,
+                schedule: tuple[str, datetime | None] | None = None) -> RunPlan:
+    """Open the CrawlRun row, lease its sites and read what is already known about each page.
+
+    One immediate transaction: abandoned runs are reaped, the run is created with its ``run:`` lease
+    (and its schedule link), and the site leases are taken, all or nothing.
+    """
+    holder = Holder.new("run")
+    ttl = settings.getfloat("POLICYTRACK_LEASE_TTL", leases.DEFAULT_TTL)
+    with db.session(immediate=True) as session:
+        leases.reap_abandoned_runs(session)
         pages = storage.pages_for(session, sites or None)
         run_id = storage.start_run(
             session, trigger=trigger, archive=settings.get("POLICYTRACK_ARCHIVE"), sites=list(sites) if sites else None
         )
+        if schedule is not None:
+            link_scheduled_run(session, run_id, *schedule)
+        hosts = sorted({page.site for page in pages})
+        _, busy = leases.acquire(session, holder, [f"run:{run_id}", *(f"site:{h}" for h in hosts)],
+                                 ttl=ttl, run_id=run_id)
+        skipped = {name.removeprefix("site:"): info.describe() for name, info in busy.items() if name.startswith("site:")}
         plans = []
         for page in pages:
+            if page.site in skipped:
+                continue
             state = storage.fetch_state(session, page.page_id)
             plans.append(PagePlan(page.page_id, page.site, page.url, set(state.done_timestamps),
                                   set(state.done_digests), dict(state.contents)))
+        live = live_page_ids(session, [plan.page_id for plan in plans])
+    for host, holder_info in skipped.items():
+        logger.warning("%s is being crawled by another run (%s): left out of run %d", host, holder_info, run_id)
     settings.set("POLICYTRACK_RUN_ID", run_id, priority="cmdline")
-    return run_id, plans
+    return RunPlan(run_id, plans, holder, live, skipped, ttl)
 
 
-def finish_run(db: storage.Database, run_id: int, crawler: Crawler | None, failure: str | None = None,
-               interrupted: bool = False) -> CrawlResult:
-    counts = runstats.counts(crawler.stats) if crawler and crawler.stats else {}
-    errors = runstats.errors(crawler.stats) if crawler and crawler.stats else []
+def finish_run(db: storage.Database, plan: RunPlan, crawler: Crawler | None, failure: str | None = None,
+               interrupted: bool = False, live: Any = None) -> CrawlResult:
+    """Close the run with its counts and errors, and release its leases in the same transaction.
+
+    ``live``: the outcome of the live checks (``scheduler.live.LiveOutcome``), merged into the counts.
+    """
+    counts = runstats.counts(crawler.stats) if crawler is not None and _has_stats(crawler) else {}
+    errors = runstats.errors(crawler.stats) if crawler is not None and _has_stats(crawler) else []
+    if live is not None:
+        for name, value in live.counts.items():
+            counts[name] = counts.get(name, 0) + value
+        errors.extend(live.errors)
+        counts["errors_count"] = counts.get("errors_count", 0) + len(live.errors)
     if failure:
         errors.append(failure)
     if interrupted:
@@ -80,13 +140,61 @@ def finish_run(db: storage.Database, run_id: int, crawler: Crawler | None, failu
         status = "failed"
     else:
         status = "succeeded"
-    with db.session() as session:
-        storage.finish_run(session, run_id, status=status, counts=counts, errors=errors)
-    return CrawlResult(run_id, status, counts, errors)
+    # Sites left out are notes, not errors: someone else is crawling them right now.
+    notes = [f"{SKIPPED_PREFIX}{host}: being crawled by {who}" for host, who in plan.skipped_sites.items()]
+    with db.session(immediate=True) as session:  # read-then-write: take SQLite's write lock up front
+        storage.finish_run(session, plan.run_id, status=status, counts=counts, errors=errors + notes)
+        leases.release(session, plan.holder)
+    return CrawlResult(plan.run_id, status, counts, errors, dict(plan.skipped_sites))
+
+
+def _has_stats(crawler: Crawler) -> bool:
+    try:
+        return crawler.stats is not None
+    except Exception:  # not created yet: the crawl failed before it started
+        return False
 
 
 def _close_reason(crawler: Crawler) -> str | None:
-    return crawler.stats.get_value("finish_reason") if crawler.stats else None
+    return crawler.stats.get_value("finish_reason") if _has_stats(crawler) else None
+
+
+def _release_waiters_when_stopping(crawler: Crawler) -> None:
+    """Let a stopping crawl close: answer the spider's pending bisection waits with 'failed'.
+
+    While bisecting, the spider awaits what each capture normalizes to. When the crawl is stopped
+    (SIGTERM, scheduler shutdown) the requests behind those waits are dropped, the answers never come,
+    and Scrapy would wait forever for the spider's callback to finish. Answering 'failed' (None) ends
+    the bisection without inferring anything from them; those captures stay pending for the next run.
+    """
+    from twisted.internet.task import LoopingCall
+
+    board = results_for(crawler)
+    loops: list[LoopingCall] = []  # made once the crawl runs: making one earlier would install a reactor
+
+    def release() -> None:
+        if crawler.crawling or not board.pending:
+            return
+        board.abandon()
+
+    def started() -> None:
+        if not loops:
+            loops.append(LoopingCall(release))
+            loops[0].start(0.2, now=False)
+
+    def stopped() -> None:
+        for loop in loops:
+            if loop.running:
+                loop.stop()
+
+    crawler.signals.connect(started, signal=signals.engine_started, weak=False)
+    crawler.signals.connect(stopped, signal=signals.engine_stopped, weak=False)
+
+
+def _check_live(db: storage.Database, settings: Settings, plan: RunPlan) -> Any:
+    from scheduler.live import check_live  # the live check lives with the scheduler; only needed when on
+
+    return check_live(db, settings, plan.run_id, plan.live_plans)
 
 
 def run_crawl(db_url: str, *, archive: str | None = None, sites: Sequence[str] | None = None,
@@ -95,35 +203,83 @@ def run_crawl(db_url: str, *, archive: str | None = None, sites: Sequence[str] |
     settings = crawl_settings(db_url, archive, overrides)
     db = storage.open_database(db_url)
     try:
-        run_id, plans = prepare_run(db, settings, sites, trigger)
-        process = CrawlerProcess(settings)
-        crawler = process.create_crawler(CapturesSpider)
+        plan = prepare_run(db, settings, sites, trigger)
+        crawler: Crawler | None = None
         failure: str | None = None
+        live = None
+        interrupted = False
         try:
-            process.crawl(crawler, pages=plans)
-            process.start()
+            with LeaseKeeper(db, plan.holder, plan.ttl):
+                process = CrawlerProcess(settings)
+                crawler = process.create_crawler(CapturesSpider)
+                _release_waiters_when_stopping(crawler)
+                process.crawl(crawler, pages=plan.plans)
+                process.start()
+                if process.bootstrap_failed:
+                    raise RuntimeError("the crawler failed to start (see the log above)")
+                interrupted = _close_reason(crawler) == "shutdown"
+                if plan.live_page_ids and not interrupted:
+                    live = _check_live(db, settings, plan)
         except Exception as exc:  # a crash of the crawl machinery itself: record it, keep stored data
             failure = f"crawl aborted: {exc}"
             logger.exception("crawl aborted")
-        interrupted = _close_reason(crawler) == "shutdown"
-        return finish_run(db, run_id, crawler, failure, interrupted)
+        return finish_run(db, plan, crawler, failure, interrupted, live)
     finally:
         db.dispose()
 
 
-def crawl_in_reactor(runner: CrawlerRunner, db: storage.Database, *, sites: Sequence[str] | None = None,
-                     trigger: str = "schedule") -> Deferred:
-    """Crawl inside an already running reactor; the Deferred fires with the :class:`CrawlResult`."""
-    settings = runner.settings.copy()
-    run_id, plans = prepare_run(db, settings, sites, trigger)
-    crawler = Crawler(CapturesSpider, settings)
-    deferred = runner.crawl(crawler, pages=plans)
+class LoopCrawl:
+    """One crawl inside the running asyncio reactor; ``await run()`` gives the :class:`CrawlResult`.
 
-    def done(_: Any) -> CrawlResult:
-        return finish_run(db, run_id, crawler, interrupted=_close_reason(crawler) == "shutdown")
+    :meth:`stop` asks it to end early (graceful: in-flight captures are stored, versions rebuilt for
+    what was processed, the run recorded as ``interrupted``). Blocking work -- the live checks --
+    runs in a worker thread; the few short database transactions run on the loop.
+    """
 
-    def failed(failure: Any) -> CrawlResult:
-        return finish_run(db, run_id, crawler, failure=f"crawl aborted: {failure.getErrorMessage()}")
+    def __init__(self, runner: AsyncCrawlerRunner, db: storage.Database, *, sites: Sequence[str] | None = None,
+                 trigger: str = "schedule", schedule: tuple[str, datetime | None] | None = None):
+        self.runner = runner
+        self.db = db
+        self.sites = list(sites) if sites else None
+        self.trigger = trigger
+        self.schedule = schedule
+        self.crawler: Crawler | None = None
+        self.run_id: int | None = None
+        self.stopping = False
 
-    deferred.addCallbacks(done, failed)
-    return deferred
+    async def run(self) -> CrawlResult:
+        settings = self.runner.settings.copy()
+        plan = prepare_run(self.db, settings, self.sites, self.trigger, self.schedule)
+        self.run_id = plan.run_id
+        failure: str | None = None
+        live = None
+        cancelled = False
+        keeper = LeaseKeeper(self.db, plan.holder, plan.ttl).start()
+        try:
+            if not self.stopping:
+                self.crawler = Crawler(CapturesSpider, settings)
+                _release_waiters_when_stopping(self.crawler)
+                await self.runner.crawl(self.crawler, pages=plan.plans)
+                if self.crawler.spider is None:
+                    raise RuntimeError("the crawler failed to start (see the log)")
+            if plan.live_page_ids and not self._interrupted():
+                live = await asyncio.get_running_loop().run_in_executor(None, _check_live, self.db, settings, plan)
+        except asyncio.CancelledError:
+            cancelled = True
+            raise
+        except Exception as exc:  # recorded on the run; the scheduler goes on
+            failure = f"crawl aborted: {exc}"
+            logger.exception("crawl of run %d aborted", plan.run_id)
+        finally:
+            keeper.stop()
+            result = finish_run(self.db, plan, self.crawler, failure, cancelled or self._interrupted(), live)
+        return result
+
+    def _interrupted(self) -> bool:
+        return self.stopping or (self.crawler is not None and _close_reason(self.crawler) == "shutdown")
+
+    async def stop(self) -> None:
+        """Stop taking new captures; returns once the crawler has closed (run() then finishes)."""
+        self.stopping = True
+        if self.crawler is not None and self.crawler.crawling:
+            await self.crawler.stop_async()

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from policytrack.commands import queries
+from policytrack.commands import exports, queries, schedule
 from policytrack.commands.common import EXIT_ERROR, EXIT_OK, db_url, fmt_ts, open_db
 from policytrack.errors import ConfigurationError, PolicytrackError
 
@@ -140,7 +140,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 # --- parser ----------------------------------------------------------------------------------------
 # Each area registers its own subcommands: module.register(command), with the factory in build_parser.
-COMMAND_MODULES = [queries]
+COMMAND_MODULES = [queries, exports, schedule]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -22,7 +22,10 @@ from storage.queries import (
     SiteSummary,
     VersionDocument,
     VersionInfo,
+    ChangeEntry,
     changes_to_announce,
+    list_changes,
+    site_version,
     list_runs,
     list_sites,
     site_history,
@@ -30,6 +33,10 @@ from storage.queries import (
     version_by_id,
     version_pair,
 )
+from storage.search import SearchHit, catch_up, search_versions
+from storage.stats import VersionStats, sites_stats, version_stats
+from storage.announcements import ChangeAnnouncement, ChannelInfo, change_announcement, recent_changes
+from storage.summary import ChangeSummary, summarize
 from storage.repository import (
     CaptureTodo,
     CdxRow,
@@ -59,6 +66,9 @@ from storage.repository import (
 )
 
 __all__ = [
+    "ChangeEntry", "list_changes", "site_version", "SearchHit", "catch_up", "search_versions",
+    "VersionStats", "sites_stats", "version_stats",
+    "ChangeAnnouncement", "ChannelInfo", "change_announcement", "recent_changes", "ChangeSummary", "summarize",
     "DEFAULT_DB_URL", "Database", "open_database", "resolve_db_url",
     "Base", "Capture", "Change", "CrawlRun", "Page", "Site", "Snapshot", "Version", "VersionText",
     "ChangeInfo", "RunInfo", "SiteSummary", "VersionDocument", "VersionInfo", "changes_to_announce",

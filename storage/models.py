@@ -251,3 +251,114 @@ class Change(Base):
     run_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     announced_at: Mapped[Optional[datetime]]
+
+
+# --- scheduling, leases, live checks and announcements ----------------------------------------------
+# (storage.leases, storage.scheduling, storage.live, storage.announcements; migration 0003_scheduler.)
+# APScheduler keeps its own job table (storage.scheduling.JOBS_TABLE): it has no model on purpose.
+
+CHANNEL_KINDS = ("webhook", "apprise", "feed")
+DELIVERY_STATUSES = ("pending", "delivered", "failed")
+
+
+class Lease(Base):
+    """An exclusive, crash-safe claim on a named resource: ``site:HOST``, ``run:ID``, ``scheduler``, ...
+
+    A holder renews ``expires_at`` while it works and deletes the row when done. A claim whose holder
+    died is taken over: at once when the holder was a process on this host that no longer exists, after
+    ``expires_at`` otherwise. This is what keeps two processes (a scheduler and a cron crawl, say) from
+    crawling one site at the same time, and what tells a dead run from a running one.
+    """
+
+    __tablename__ = "leases"
+    __table_args__ = (Index(None, "owner"),)
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))
+    hostname: Mapped[str] = mapped_column(String(253))
+    pid: Mapped[int]
+    run_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crawl_runs.id", ondelete="CASCADE"))
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
+class ScheduledRun(Base):
+    """Which schedule started a crawl run, and for which of its fire times (a coalesced run: the latest)."""
+
+    __tablename__ = "scheduled_runs"
+    __table_args__ = (Index(None, "schedule_id"),)
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("crawl_runs.id", ondelete="CASCADE"), primary_key=True)
+    schedule_id: Mapped[str] = mapped_column(String(191))
+    scheduled_for: Mapped[Optional[datetime]]
+
+
+class LiveSite(Base):
+    """A site whose pages are also fetched live, straight from the site, on every crawl run."""
+
+    __tablename__ = "live_sites"
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    enabled_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LiveCapture(Base):
+    """Provenance of a capture fetched from the live site rather than listed by the archive.
+
+    The capture itself is an ordinary ``captures`` row (so it takes part in versions and changes the day
+    it is fetched); ``matched_capture_id`` is the archive's first capture of the same text in the same
+    version, once the archive has one.
+    """
+
+    __tablename__ = "live_captures"
+    __table_args__ = (Index(None, "matched_capture_id"),)
+
+    capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id", ondelete="CASCADE"), primary_key=True)
+    requested_url: Mapped[str] = mapped_column(Text)
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+    matched_capture_id: Mapped[Optional[int]] = mapped_column(ForeignKey("captures.id", ondelete="SET NULL"))
+    matched_at: Mapped[Optional[datetime]]
+
+
+class Channel(Base):
+    """Where changes are announced: a webhook URL, an Apprise URL, or an Atom feed file to keep written.
+
+    ``since``: changes detected before it are not announced on this channel (a new channel does not
+    replay years of history); NULL announces every change not announced yet.
+    """
+
+    __tablename__ = "announce_channels"
+    __table_args__ = (
+        UniqueConstraint("kind", "target"),
+        CheckConstraint(_one_of("kind", CHANNEL_KINDS), name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(MAX_URL_LENGTH))
+    since: Mapped[Optional[datetime]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Delivery(Base):
+    """The announcement of one change on one push channel: delivered once, retried until then."""
+
+    __tablename__ = "announce_deliveries"
+    __table_args__ = (
+        Index(None, "channel_id"),
+        CheckConstraint(_one_of("status", DELIVERY_STATUSES), name="status"),
+    )
+
+    change_id: Mapped[int] = mapped_column(ForeignKey("changes.id", ondelete="CASCADE"), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("announce_channels.id", ondelete="CASCADE"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[Optional[str]] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[Optional[datetime]]
+
+
+# --- indexes for the research queries (storage.queries.list_changes, storage.search; migration 0002_search)
+# `changes --since` reads the newest changes across all sites; a search maps matching texts to versions.
+Index(None, Change.after_timestamp)
+Index(None, Version.text_id)

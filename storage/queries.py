@@ -7,15 +7,16 @@ snapshot URLs); every document returned here is rendered back for the version's 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from policytrack.document import archived_date, from_comparable, render_document
 from policytrack.errors import NoVersion, UnknownSite
-from storage.models import RUN_COUNTS, Capture, Change, CrawlRun, Page, Site, Version
+from storage.models import RUN_COUNTS, Capture, Change, CrawlRun, Page, Site, Version, VersionText
 from storage.types import decompress
 
 
@@ -44,6 +45,11 @@ class VersionInfo:
     capture_count: int
     lines_added: int  # against the previous version of the same page; 0 for the first
     lines_removed: int
+    # The change that led to this version (None for a page's first version) and its summary.
+    change_id: int | None = None
+    technical: bool = False  # the two sides were normalized by different normalizer versions
+    words_delta: int | None = None  # words minus the previous version's words
+    chars_delta: int | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,13 @@ def _cutoff(when: date | datetime) -> str:
             when = when.astimezone(timezone.utc)
         return when.strftime("%Y%m%d%H%M%S")
     return f"{when:%Y%m%d}235959"
+
+
+def _cutoff_start(when: date | datetime) -> str:
+    """The first 14-digit timestamp that counts as 'since' ``when``: a date means the start of that day."""
+    if isinstance(when, datetime):
+        return _cutoff(when)
+    return f"{when:%Y%m%d}000000"
 
 
 def _no_version(session: Session, site: Site, page: Page, when: date | datetime | None) -> NoVersion:
@@ -207,27 +220,65 @@ def list_sites(session: Session) -> list[SiteSummary]:
     return summaries
 
 
-def site_history(session: Session, hostname: str, url: str | None = None) -> list[VersionInfo]:
-    """The versions of a site (of one page if ``url`` is given), in time order."""
+def site_history(
+    session: Session,
+    hostname: str,
+    url: str | None = None,
+    *,
+    since: date | datetime | None = None,
+    until: date | datetime | None = None,
+) -> list[VersionInfo]:
+    """The versions of a site (of one page if ``url`` is given), in time order, each with its change.
+
+    ``since``/``until`` keep the versions *in force* at some moment of the period: the one already in
+    force at ``since`` is included even though it first appeared before. A date ``until`` includes that day.
+    Only index lookups and the small text columns are read (never the bodies): this is the hot query.
+    """
     site = _site(session, hostname)
     pages = [_page(session, hostname, url)[1]] if url is not None else list(site.pages)
     page_urls = {p.id: p.url for p in pages}
     statement = (
-        select(Version, Capture.timestamp, Change.lines_added, Change.lines_removed)
+        select(
+            Version.id, Version.page_id, Version.first_seen, Version.last_seen, Version.content_sha256,
+            Version.extraction, Version.capture_count, VersionText.title, VersionText.chars, VersionText.words,
+            Capture.timestamp, Change.id, Change.lines_added, Change.lines_removed, Change.technical,
+        )
+        .join(VersionText, VersionText.id == Version.text_id)
         .join(Capture, Capture.id == Version.first_capture_id)
-        .outerjoin(Change, Change.to_version_id == Version.id)
+        # page_id first: the (page_id, to_version_id) unique index serves the join.
+        .outerjoin(Change, (Change.page_id == Version.page_id) & (Change.to_version_id == Version.id))
         .where(Version.page_id.in_(page_urls))
         .order_by(Version.first_seen, Version.page_id)
     )
-    return [
-        VersionInfo(
-            id=v.id, site=site.hostname, page_url=page_urls[v.page_id], first_seen=v.first_seen,
-            last_seen=v.last_seen, sha256=v.content_sha256, title=from_comparable(v.text.title, timestamp),
-            chars=v.text.chars, words=v.text.words, extraction=v.extraction, capture_count=v.capture_count,
-            lines_added=added or 0, lines_removed=removed or 0,
+    start = _cutoff_start(since) if since is not None else None
+    end = _cutoff(until) if until is not None else None
+    rows = session.execute(statement).all()
+    next_start: dict[int, str | None] = {}
+    in_period: set[int] = set()
+    for row in reversed(rows):  # newest first, to know when each version was superseded
+        superseded = next_start.get(row.page_id)
+        if (end is None or row.first_seen <= end) and (start is None or superseded is None or superseded > start):
+            in_period.add(row[0])
+        next_start[row.page_id] = row.first_seen
+    previous: dict[int, tuple[int, int]] = {}
+    history = []
+    for (vid, page_id, first_seen, last_seen, sha, extraction, capture_count, title, chars, words, timestamp,
+         change_id, added, removed, technical) in rows:
+        before = previous.get(page_id)
+        previous[page_id] = (words, chars)
+        if vid not in in_period:
+            continue
+        history.append(
+            VersionInfo(
+                id=vid, site=site.hostname, page_url=page_urls[page_id], first_seen=first_seen,
+                last_seen=last_seen, sha256=sha, title=from_comparable(title, timestamp), chars=chars,
+                words=words, extraction=extraction, capture_count=capture_count, lines_added=added or 0,
+                lines_removed=removed or 0, change_id=change_id, technical=bool(technical),
+                words_delta=None if before is None else words - before[0],
+                chars_delta=None if before is None else chars - before[1],
+            )
         )
-        for v, timestamp, added, removed in session.execute(statement)
-    ]
+    return history
 
 
 def version_at(
@@ -313,3 +364,80 @@ def changes_to_announce(session: Session, *, include_technical: bool = False) ->
         )
         for c, host, url in session.execute(statement)
     ]
+
+
+# --- research queries -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChangeEntry:
+    """A change in a cross-site listing: when, where, and how big (lines and words)."""
+
+    id: int
+    site: str
+    page_url: str
+    from_version_id: int
+    to_version_id: int
+    before_timestamp: str  # last capture with the old text
+    after_timestamp: str  # first capture with the new text: when the change was seen
+    lines_added: int
+    lines_removed: int
+    words_before: int
+    words_after: int
+    technical: bool
+
+
+def list_changes(
+    session: Session,
+    *,
+    since: date | datetime | None = None,
+    until: date | datetime | None = None,
+    sites: Sequence[str] | None = None,
+    include_technical: bool = True,
+    limit: int | None = None,
+) -> list[ChangeEntry]:
+    """Every change first seen in the period (dates inclusive), across sites, newest first."""
+    before_text, after_text = aliased(VersionText), aliased(VersionText)
+    before_version, after_version = aliased(Version), aliased(Version)
+    statement = (
+        select(
+            Change.id, Site.hostname, Page.url, Change.from_version_id, Change.to_version_id,
+            Change.before_timestamp, Change.after_timestamp, Change.lines_added, Change.lines_removed,
+            before_text.words, after_text.words, Change.technical,
+        )
+        .join(Page, Page.id == Change.page_id)
+        .join(Site, Site.id == Page.site_id)
+        .join(before_version, before_version.id == Change.from_version_id)
+        .join(before_text, before_text.id == before_version.text_id)
+        .join(after_version, after_version.id == Change.to_version_id)
+        .join(after_text, after_text.id == after_version.text_id)
+        .order_by(Change.after_timestamp.desc(), Change.id.desc())
+    )
+    if since is not None:
+        statement = statement.where(Change.after_timestamp >= _cutoff_start(since))
+    if until is not None:
+        statement = statement.where(Change.after_timestamp <= _cutoff(until))
+    if sites:
+        statement = statement.where(Site.id.in_([_site(session, host).id for host in sites]))
+    if not include_technical:
+        statement = statement.where(Change.technical.is_(False))
+    if limit is not None:
+        statement = statement.limit(limit)
+    return [
+        ChangeEntry(
+            id=cid, site=host, page_url=url, from_version_id=from_id, to_version_id=to_id,
+            before_timestamp=before, after_timestamp=after, lines_added=added, lines_removed=removed,
+            words_before=words_before, words_after=words_after, technical=bool(technical),
+        )
+        for cid, host, url, from_id, to_id, before, after, added, removed, words_before, words_after, technical
+        in session.execute(statement)
+    ]
+
+
+def site_version(session: Session, hostname: str, version_id: int) -> VersionDocument:
+    """A version by id, refusing one that belongs to another site (ids are global, users mistype them)."""
+    document = version_by_id(session, version_id)
+    site = _site(session, hostname)
+    if document.site != site.hostname:
+        raise NoVersion(f"version {version_id} belongs to {document.site}, not {site.hostname}")
+    return document

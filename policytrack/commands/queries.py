@@ -1,80 +1,550 @@
-"""Query subcommands: history, show, diff (and the research queries built on storage.queries)."""
+"""Query subcommands: history, show, diff, changes, search, stats, timeline.
+
+Each command is a few lines over one function in ``storage/``; the listing ones share one set of output
+options (:func:`output_options`, sqlite-utils style): an aligned table by default, ``--format csv|tsv``
+for spreadsheets, ``--json``/``--format json`` and ``--format jsonl`` for programs. The JSON of every
+command is documented in its ``--help`` (from :data:`JSON_FIELDS`, which the tests hold the output to):
+timestamps are the archive's 14-digit UTC strings, ids are the ones ``history`` shows.
+"""
 
 from __future__ import annotations
 
 import argparse
-import difflib
+import csv
+import dataclasses
 import json
 import sys
-from typing import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
 
 from policytrack.commands.common import EXIT_OK, fmt_ts, open_db, parse_when
+from policytrack.errors import ConfigurationError
+
+FORMATS = ("table", "csv", "tsv", "json", "jsonl")
+
+_VERSION_FIELDS = {
+    "id": "version id",
+    "site": "hostname",
+    "page_url": "the tracked page",
+    "first_seen": "first capture with this text (14-digit UTC timestamp)",
+    "last_seen": "last capture with this text",
+    "sha256": "content hash (title + comparable body)",
+    "title": "document title",
+    "chars": "characters of the markdown body",
+    "words": "whitespace-separated words of the markdown body",
+    "extraction": "how the text was extracted: readability, fallback or pdf",
+    "capture_count": "captures with this text",
+    "lines_added": "lines added by the change to this version (0 for the first)",
+    "lines_removed": "lines removed by that change",
+    "change_id": "id of that change (null for the first version)",
+    "technical": "that change may be due to a normalizer upgrade only",
+    "words_delta": "words minus the previous version's (null for the first)",
+    "chars_delta": "chars minus the previous version's (null for the first)",
+}
+_DOCUMENT_FIELDS = {
+    "id": "version id",
+    "site": "hostname",
+    "page_url": "the tracked page",
+    "original_url": "URL of the capture the document is rendered for",
+    "timestamp": "that capture's 14-digit timestamp (the version's first capture)",
+    "first_seen": "first capture with this text",
+    "last_seen": "last capture with this text",
+    "title": "document title",
+    "body": "markdown body",
+    "document": "the complete corpus document (header, title, body)",
+    "extraction": "readability, fallback or pdf",
+    "sha256": "content hash",
+}
+_MENTION = "{version_id, page_url, first_seen, last_seen}"
+JSON_FIELDS: dict[str, dict[str, str]] = {
+    "history": _VERSION_FIELDS,
+    "show": _DOCUMENT_FIELDS,
+    "diff": {
+        "site": "hostname",
+        "from": "the older version, as in `show --json` without body/document",
+        "to": "the newer version, likewise",
+        "mode": "line or word",
+        "lines_added": "lines added (line diff)",
+        "lines_removed": "lines removed (line diff)",
+        "unified": "unified line diff text (mode line; empty if equal)",
+        "hunks": "word mode: [{from_line, to_line, ops: [{op: equal|delete|insert, text}]}]",
+        "words_added": "word mode: words inserted",
+        "words_removed": "word mode: words deleted",
+    },
+    "changes": {
+        "id": "change id",
+        "site": "hostname",
+        "page_url": "the tracked page",
+        "from_version_id": "version before",
+        "to_version_id": "version after",
+        "before_timestamp": "last capture with the old text",
+        "after_timestamp": "first capture with the new text: when the change was seen",
+        "lines_added": "lines added",
+        "lines_removed": "lines removed",
+        "words_before": "words of the old text",
+        "words_after": "words of the new text",
+        "technical": "may be due to a normalizer upgrade only",
+    },
+    "search": {
+        "site": "hostname",
+        "first": f"first version containing the term: {_MENTION}",
+        "last": f"last version containing the term: {_MENTION}",
+        "versions_matching": "versions containing the term",
+        "versions_total": "versions of the site",
+        "current": "the last matching version is still its page's latest",
+    },
+    "stats": {
+        "site": "hostname",
+        "page_url": "the tracked page",
+        "version_id": "version id",
+        "first_seen": "first capture with this text",
+        "last_seen": "last capture with this text",
+        "chars": "characters of the markdown body",
+        "words": "prose words (markup, link targets and URLs left out)",
+        "sentences": "sentences",
+        "syllables": "syllables (documented English heuristic)",
+        "grade": "Flesch-Kincaid grade level (null without words)",
+    },
+}
+
+
+# --- output options shared by every listing command --------------------------------------------------
+
+
+def output_options(parser: argparse.ArgumentParser, command: str | None = None) -> argparse.ArgumentParser:
+    """Add ``--format`` and ``--json`` to a listing command; document its JSON fields in ``--help``."""
+    parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+    parser.add_argument("--json", action="store_const", const="json", dest="format", help="same as --format json")
+    if command in JSON_FIELDS:
+        parser.epilog = json_help(command)
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    return parser
+
+
+def json_help(command: str) -> str:
+    fields = JSON_FIELDS[command]
+    width = max(map(len, fields))
+    return "JSON fields (one object per row; jsonl: one per line):\n" + "\n".join(
+        f"  {name.ljust(width)}  {meaning}" for name, meaning in fields.items()
+    )
+
+
+def record(obj: Any) -> dict[str, Any]:
+    return dataclasses.asdict(obj) if dataclasses.is_dataclass(obj) else dict(obj)
+
+
+def _flatten(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+Column = tuple[str, Callable[[dict[str, Any]], Any]]
+
+
+def render_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> str:
+    """Rows as an aligned text table: numbers right-aligned, everything else left-aligned."""
+    cells = [[("" if (v := get(r)) is None else v) for _, get in columns] for r in rows]
+    numeric = [all(isinstance(row[i], (int, float)) for row in cells) and bool(cells) for i in range(len(columns))]
+    texts = [[f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v) for v in row] for row in cells]
+    widths = [max([len(h)] + [len(row[i]) for row in texts]) for i, (h, _) in enumerate(columns)]
+    lines = ["  ".join(h.ljust(w) if not n else h.rjust(w) for (h, _), w, n in zip(columns, widths, numeric)).rstrip()]
+    for row in texts:
+        lines.append("  ".join(v.rjust(w) if n else v.ljust(w) for v, w, n in zip(row, widths, numeric)).rstrip())
+    return "\n".join(lines)
+
+
+def emit(args: argparse.Namespace, rows: Iterable[dict[str, Any]], columns: Sequence[Column], *,
+         title: str | None = None, empty: str = "nothing found") -> None:
+    """Write ``rows`` in the format chosen with :func:`output_options`. JSON keys are the rows' own keys."""
+    out = sys.stdout
+    fmt = args.format
+    if fmt == "jsonl":
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return
+    rows = list(rows)
+    if fmt == "json":
+        out.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+    elif fmt in ("csv", "tsv"):
+        flat = [_flatten(r) for r in rows]
+        if flat:
+            writer = csv.DictWriter(out, fieldnames=list(flat[0]), delimiter="," if fmt == "csv" else "\t",
+                                    lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(flat)
+    else:
+        if title:
+            out.write(title + "\n")
+        out.write((render_table(rows, columns) if rows else empty) + "\n")
+
+
+# --- argument parsing ----------------------------------------------------------------------------------
+
+
+def parse_day_or_when(text: str) -> date | datetime:
+    """A ``YYYY-MM-DD`` stays a whole day (storage reads it as its start for --since, its end for --until)."""
+    text = text.strip()
+    if len(text) == 10 and text[4] == "-":
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+    return parse_when(text)
+
+
+def parse_version_spec(text: str) -> int | datetime:
+    """A version id (digits, as listed by ``history``) or a date/timestamp (see parse_when)."""
+    text = text.strip()
+    if text.isdigit() and len(text) != 14:
+        return int(text)
+    return parse_when(text)
+
+
+def _ts(value: str | None) -> str:
+    return fmt_ts(value) if value else ""
+
+
+# --- history ---------------------------------------------------------------------------------------
+
+
+def change_summary(v: dict[str, Any]) -> str:
+    """What changed to make this version, from a history row: "+3/-1 lines, +42 words"."""
+    if v["change_id"] is None:
+        return "first version"
+    words = f", {v['words_delta']:+,} words" if v["words_delta"] is not None else ""
+    return f"+{v['lines_added']}/-{v['lines_removed']} lines{words}" + (" (technical)" if v["technical"] else "")
+
+
+HISTORY_COLUMNS: list[Column] = [
+    ("ID", lambda r: r["id"]),
+    ("FIRST SEEN", lambda r: _ts(r["first_seen"])),
+    ("LAST SEEN", lambda r: _ts(r["last_seen"])),
+    ("CAPTURES", lambda r: r["capture_count"]),
+    ("EXTRACTION", lambda r: r["extraction"]),
+    ("WORDS", lambda r: r["words"]),
+    ("CHANGE", change_summary),
+]
+
+
+def render_history(site: str, versions: Sequence[Any]) -> str:
+    """The history table with a title line (also used by ``policytrack demo``)."""
+    if not versions:
+        return f"{site}: no versions yet (run 'policytrack crawl {site}')"
+    rows = [record(v) for v in versions]
+    columns = HISTORY_COLUMNS + ([("PAGE", lambda r: r["page_url"])] if len({r["page_url"] for r in rows}) > 1 else [])
+    return f"{site}: {len(rows)} version(s)\n" + render_table(rows, columns)
+
 
 def cmd_history(args: argparse.Namespace) -> int:
     import storage
 
     with open_db(args).session() as session:
-        versions = storage.site_history(session, args.site, url=args.url)
-    if args.json:
-        print(json.dumps([v.__dict__ for v in versions], indent=2))
+        versions = storage.site_history(
+            session, args.site, url=args.url,
+            since=parse_day_or_when(args.since) if args.since else None,
+            until=parse_day_or_when(args.until) if args.until else None,
+        )
+    if args.format == "table":
+        print(render_history(args.site, versions))
         return EXIT_OK
-    print(render_history(args.site, versions))
+    emit(args, [record(v) for v in versions], HISTORY_COLUMNS)
     return EXIT_OK
 
 
-def render_history(site: str, versions: Sequence) -> str:
-    if not versions:
-        return f"{site}: no versions yet (run 'policytrack crawl {site}')"
-    lines = [f"{site}: {len(versions)} version(s)"]
-    for v in versions:
-        lines.append(
-            f"  {fmt_ts(v.first_seen)}  ..  {fmt_ts(v.last_seen)}  {v.sha256[:12]}  "
-            f"{v.chars:>7,} chars  +{v.lines_added}/-{v.lines_removed}  {v.page_url}"
-        )
-    return "\n".join(lines)
+# --- show and diff ---------------------------------------------------------------------------------
+
+
+def _document(session: Any, site: str, spec: int | date | datetime | None, url: str | None) -> Any:
+    import storage
+
+    if isinstance(spec, int):
+        return storage.site_version(session, site, spec)
+    return storage.version_at(session, site, spec, url=url)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    import storage
-
+    if args.at and args.version is not None:
+        raise ConfigurationError("give either --at DATE or --version ID, not both")
+    spec = args.version if args.version is not None else (parse_when(args.at) if args.at else None)
     with open_db(args).session() as session:
-        doc = storage.version_at(session, args.site, parse_when(args.at) if args.at else None, url=args.url)
+        doc = _document(session, args.site, spec, args.url)
+    if args.json:
+        print(json.dumps(record(doc), indent=2, ensure_ascii=False))
+        return EXIT_OK
     sys.stdout.write(doc.document if doc.document.endswith("\n") else doc.document + "\n")
     return EXIT_OK
 
 
+def _meta(doc: Any) -> dict[str, Any]:
+    return {k: v for k, v in record(doc).items() if k not in ("body", "document")}
+
+
 def cmd_diff(args: argparse.Namespace) -> int:
     import storage
+    from storage.diffs import render_word_diff, unified_diff, word_counts, word_diff
 
+    frm = parse_version_spec(args.from_) if args.from_ else None
+    to = parse_version_spec(args.to) if args.to else None
     with open_db(args).session() as session:
-        old, new = storage.version_pair(
-            session, args.site,
-            parse_when(args.from_) if args.from_ else None,
-            parse_when(args.to) if args.to else None,
-            url=args.url,
-        )
-    diff = difflib.unified_diff(
-        f"# {old.title}\n\n{old.body}".splitlines(keepends=True),
-        f"# {new.title}\n\n{new.body}".splitlines(keepends=True),
-        fromfile=f"{old.site} {fmt_ts(old.first_seen)} ({old.sha256[:12]})",
-        tofile=f"{new.site} {fmt_ts(new.first_seen)} ({new.sha256[:12]})",
-    )
-    text = "".join(line if line.endswith("\n") else line + "\n" for line in diff)
-    sys.stdout.write(text or f"no difference between {fmt_ts(old.first_seen)} and {fmt_ts(new.first_seen)}\n")
+        if isinstance(frm, int) or isinstance(to, int):
+            new = _document(session, args.site, to, args.url)
+            if frm is None:
+                raise ConfigurationError("--from is required when --to is a version id")
+            old = _document(session, args.site, frm, args.url)
+        else:
+            old, new = storage.version_pair(session, args.site, frm, to, url=args.url)
+    old_text, new_text = f"# {old.title}\n\n{old.body}", f"# {new.title}\n\n{new.body}"
+    label = lambda d: f"{d.site} {fmt_ts(d.first_seen)} (version {d.id}, {d.sha256[:12]})"  # noqa: E731
+    unified = unified_diff(old_text, new_text, label(old), label(new))
+    added = sum(1 for line in unified.splitlines() if line.startswith("+") and not line.startswith("+++"))
+    removed = sum(1 for line in unified.splitlines() if line.startswith("-") and not line.startswith("---"))
+    result: dict[str, Any] = {
+        "site": old.site, "from": _meta(old), "to": _meta(new), "mode": "word" if args.word else "line",
+        "lines_added": added, "lines_removed": removed, "unified": unified,
+    }
+    hunks = word_diff(old_text, new_text) if args.word else []
+    if args.word:
+        words_added, words_removed = word_counts(hunks)
+        result.update(hunks=[dataclasses.asdict(h) for h in hunks], words_added=words_added,
+                      words_removed=words_removed)
+    if args.json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    if unified == "":
+        print(f"no difference between version {old.id} ({fmt_ts(old.first_seen)}) and {new.id} ({fmt_ts(new.first_seen)})")
+    elif args.word:
+        sys.stdout.write(f"--- {label(old)}\n+++ {label(new)}\n" + render_word_diff(hunks))
+    else:
+        sys.stdout.write(unified)
     return EXIT_OK
 
 
-def register(command) -> None:
-    p = command("history", cmd_history, "list a site's versions and when they changed")
+# --- changes, search, stats ----------------------------------------------------------------------------
+
+
+CHANGES_COLUMNS: list[Column] = [
+    ("SEEN", lambda r: _ts(r["after_timestamp"])),
+    ("SITE", lambda r: r["site"]),
+    ("ID", lambda r: r["id"]),
+    ("VERSIONS", lambda r: f"{r['from_version_id']} -> {r['to_version_id']}"),
+    ("LINES", lambda r: f"+{r['lines_added']}/-{r['lines_removed']}"),
+    ("WORDS", lambda r: f"{r['words_before']:,} -> {r['words_after']:,}"),
+    ("NOTE", lambda r: "technical" if r["technical"] else ""),
+    ("PREVIOUS CAPTURE", lambda r: _ts(r["before_timestamp"])),
+]
+
+
+def cmd_changes(args: argparse.Namespace) -> int:
+    import storage
+
+    with open_db(args).session() as session:
+        changes = storage.list_changes(
+            session,
+            since=parse_day_or_when(args.since) if args.since else None,
+            until=parse_day_or_when(args.until) if args.until else None,
+            sites=args.sites, include_technical=not args.no_technical, limit=args.limit,
+        )
+    emit(args, [record(c) for c in changes], CHANGES_COLUMNS, empty="no changes in that period")
+    return EXIT_OK
+
+
+SEARCH_COLUMNS: list[Column] = [
+    ("SITE", lambda r: r["site"]),
+    ("FIRST", lambda r: _ts(r["first"]["first_seen"])[:10]),
+    ("VERSION", lambda r: r["first"]["version_id"]),
+    ("LAST", lambda r: _ts(r["last"]["first_seen"])[:10]),
+    ("VERSION ", lambda r: r["last"]["version_id"]),
+    ("MATCHING", lambda r: f"{r['versions_matching']}/{r['versions_total']}"),
+    ("STILL THERE", lambda r: "yes" if r["current"] else "no"),
+]
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    import storage
+
+    db = open_db(args)
+    # Index what the last crawl stored in a short write transaction of its own, so the (longer) search
+    # itself only reads and never holds SQLite's write lock.
+    with db.session(immediate=True) as session:
+        storage.catch_up(session)
+    with db.session() as session:
+        hits = storage.search_versions(session, args.term, args.sites, case_sensitive=args.case_sensitive)
+    emit(args, [record(h) for h in hits], SEARCH_COLUMNS, empty=f"no version contains {args.term!r}")
+    return EXIT_OK
+
+
+STATS_COLUMNS: list[Column] = [
+    ("SITE", lambda r: r["site"]),
+    ("ID", lambda r: r["version_id"]),
+    ("FIRST SEEN", lambda r: _ts(r["first_seen"])[:10]),
+    ("CHARS", lambda r: r["chars"]),
+    ("WORDS", lambda r: r["words"]),
+    ("SENTENCES", lambda r: r["sentences"]),
+    ("FK GRADE", lambda r: "" if r["grade"] is None else f"{r['grade']:.1f}"),
+]
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    import storage
+
+    if bool(args.sites) == args.all:
+        raise ConfigurationError("name one or more sites, or give --all")
+    with open_db(args).session() as session:
+        rows = (record(s) for s in storage.sites_stats(session, None if args.all else args.sites))
+        emit(args, rows, STATS_COLUMNS, empty="no versions yet")
+    return EXIT_OK
+
+
+# --- timeline ------------------------------------------------------------------------------------------
+
+
+def cmd_timeline(args: argparse.Namespace) -> int:
+    import storage
+
+    with open_db(args).session() as session:
+        versions = storage.site_history(session, args.site, url=args.url)
+    if not versions:
+        raise ConfigurationError(f"{args.site} has no versions yet: nothing to draw")
+    if args.plot:
+        plot_timeline(args.site, versions, args.plot)
+        print(f"timeline of {args.site} ({len(versions)} versions) written to {args.plot}")
+        return EXIT_OK
+    print(text_timeline(args.site, versions))
+    return EXIT_OK
+
+
+PLOT_FORMATS = ("svg", "png")
+
+
+def plot_timeline(site: str, versions: Sequence[Any], path: str) -> None:
+    """Draw version length (words) as a step line over time, with a marker line at every change.
+
+    matplotlib with the Agg backend (no display needed); the format follows the file suffix. Technical
+    changes (normalizer upgrades) are drawn grey and dotted so they are not read as policy edits.
+    """
+    from pathlib import Path
+
+    target = Path(path)
+    fmt = target.suffix.lower().lstrip(".")
+    if fmt not in PLOT_FORMATS:
+        raise ConfigurationError(f"cannot draw {path!r}: the file name must end in .svg or .png")
+    if not target.parent.resolve().is_dir():
+        raise ConfigurationError(f"cannot write {path!r}: directory {str(target.parent)!r} does not exist")
+    try:
+        import matplotlib
+    except ImportError:
+        raise ConfigurationError("timeline --plot needs matplotlib (pip install matplotlib)") from None
+
+    matplotlib.use("Agg")
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    moments = [datetime.strptime(v.first_seen, "%Y%m%d%H%M%S") for v in versions]
+    end = max(datetime.strptime(versions[-1].last_seen, "%Y%m%d%H%M%S"), moments[-1])
+    words = [v.words for v in versions]
+    figure, axes = plt.subplots(figsize=(10, 4), dpi=100)
+    try:
+        axes.step(moments + [end], words + [words[-1]], where="post", color="#1f5fa8", linewidth=2, label="words")
+        axes.plot(moments, words, "o", color="#1f5fa8", markersize=4)
+        for v, when in zip(versions, moments):
+            if v.change_id is None:
+                continue
+            style = dict(color="#999999", linestyle=":") if v.technical else dict(color="#d2691e", linestyle="--")
+            axes.axvline(when, linewidth=1, alpha=0.8, **style)
+            axes.annotate(f"+{v.lines_added}/-{v.lines_removed}", (when, v.words), textcoords="offset points",
+                          xytext=(3, 6), fontsize=7, color=style["color"])
+        axes.set_title(f"{site}: privacy policy length over time ({len(versions)} versions)")
+        axes.set_ylabel("words")
+        axes.set_ylim(bottom=0)
+        axes.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+        axes.grid(axis="y", alpha=0.3)
+        figure.autofmt_xdate()
+        figure.tight_layout()
+        # No creation date in the SVG: the same history gives the same file.
+        metadata = {"Date": None} if fmt == "svg" else {}
+        with matplotlib.rc_context({"svg.hashsalt": "policytrack"}):
+            figure.savefig(target, format=fmt, metadata=metadata)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write {path!r}: {exc.strerror or exc}") from None
+    finally:
+        plt.close(figure)
+
+
+def text_timeline(site: str, versions: Sequence[Any], width: int = 40) -> str:
+    """Version length as bars, one line per version, for a terminal."""
+    most = max(v.words for v in versions) or 1
+    lines = [f"{site}: words per version"]
+    for v in versions:
+        bar = "#" * max(1, round(width * v.words / most))
+        mark = "*" if v.technical else " "
+        lines.append(f"{_ts(v.first_seen)[:10]} {mark}{bar} {v.words:,}")
+    if any(v.technical for v in versions):
+        lines.append("* technical change (normalizer upgrade)")
+    return "\n".join(lines)
+
+
+# --- registration --------------------------------------------------------------------------------------
+
+
+def register(command: Callable[..., argparse.ArgumentParser]) -> None:
+    p = command("history", cmd_history, "list a site's versions, with each change's size")
     p.add_argument("site")
     p.add_argument("--url", help="the page, when a site has several")
+    p.add_argument("--since", help="only versions in force on or after this date (YYYY-MM-DD or timestamp)")
+    p.add_argument("--until", help="only versions in force on or before this date")
+    output_options(p, "history")
+
+    p = command("show", cmd_show, "print the policy text in force on a date, or a version by id")
+    p.add_argument("site")
+    p.add_argument("--url", help="the page, when a site has several")
+    p.add_argument("--at", help="date (YYYY-MM-DD) or timestamp; default: the latest version")
+    p.add_argument("--version", type=int, help="a version id, as listed by history")
+    p.add_argument("--json", action="store_true", help="the document and its metadata as JSON")
+    p.epilog, p.formatter_class = json_help("show"), argparse.RawDescriptionHelpFormatter
+
+    p = command("diff", cmd_diff, "diff two versions of a site, by lines or by words")
+    p.add_argument("site")
+    p.add_argument("--url", help="the page, when a site has several")
+    p.add_argument("--from", dest="from_", help="older version: date, timestamp or version id (default: the one before --to)")
+    p.add_argument("--to", help="newer version: date, timestamp or version id (default: the latest)")
+    p.add_argument("--word", action="store_true", help="word-level diff ([-removed-]{+added+}) instead of lines")
     p.add_argument("--json", action="store_true")
-    p = command("show", cmd_show, "print the policy text in force on a date")
+    p.epilog, p.formatter_class = json_help("diff"), argparse.RawDescriptionHelpFormatter
+
+    p = command("changes", cmd_changes, "every change across sites in a period, newest first")
+    p.add_argument("--since", help="first day (YYYY-MM-DD) or timestamp")
+    p.add_argument("--until", help="last day (YYYY-MM-DD) or timestamp")
+    p.add_argument("--site", dest="sites", action="append", metavar="SITE", help="only this site (repeatable)")
+    p.add_argument("--no-technical", action="store_true", help="leave out changes due to normalizer upgrades")
+    p.add_argument("--limit", type=int, help="at most this many changes")
+    output_options(p, "changes")
+
+    p = command("search", cmd_search, "when did each site first and last say TERM (full-text phrase search)")
+    p.add_argument("term", help='a word or phrase, e.g. GDPR or "do not sell"')
+    p.add_argument("--site", dest="sites", action="append", metavar="SITE", help="only this site (repeatable)")
+    case = p.add_mutually_exclusive_group()
+    case.add_argument("-s", "--case-sensitive", dest="case_sensitive", action="store_const", const=True,
+                      help="match the term's letter case exactly")
+    case.add_argument("-i", "--ignore-case", dest="case_sensitive", action="store_const", const=False,
+                      help="match any letter case")
+    p.set_defaults(case_sensitive=None)
+    p.description = ("Full-text phrase search over every stored version: when did each site first and last say\n"
+                     "TERM. Smart case by default: a term with a capital letter matches its case exactly\n"
+                     "('Do Not Sell'), an all-lowercase one any case. A phrase matches within a paragraph.")
+    output_options(p, "search")
+
+    p = command("stats", cmd_stats, "length and readability (Flesch-Kincaid grade) of each version over time")
+    p.add_argument("sites", nargs="*", metavar="SITE")
+    p.add_argument("--all", action="store_true", help="every tracked site")
+    output_options(p, "stats")
+
+    p = command("timeline", cmd_timeline, "draw a site's versions over time (length and change points)")
     p.add_argument("site")
     p.add_argument("--url", help="the page, when a site has several")
-    p.add_argument("--at", help="date (YYYY-MM-DD); default: the latest version")
-    p = command("diff", cmd_diff, "unified diff between two versions")
-    p.add_argument("site")
-    p.add_argument("--url", help="the page, when a site has several")
-    p.add_argument("--from", dest="from_", help="date of the older version (default: the one before --to)")
-    p.add_argument("--to", help="date of the newer version (default: the latest)")
+    p.add_argument("--plot", metavar="FILE", help="write the picture to FILE (.svg or .png); default: text bars")

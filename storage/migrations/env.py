@@ -12,9 +12,17 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from storage.models import Base
+from storage.search import is_search_object
+from storage.scheduling import is_scheduler_object
 
 config = context.config
 target_metadata = Base.metadata
+
+
+def include_name(name: str | None, type_: str, parent_names: dict[str, str | None]) -> bool:
+    """Leave out what has no model on purpose: the full-text search index (storage.search) and
+    APScheduler's job table, which APScheduler creates and owns (storage.scheduling)."""
+    return not (is_search_object(name) or is_scheduler_object(name))
 
 
 def _run(connection: Connection) -> None:
@@ -30,6 +38,7 @@ def _run(connection: Connection) -> None:
             render_as_batch=sqlite,
             transactional_ddl=True,  # SQLite supports it too: a failed migration leaves nothing half-done
             compare_type=True,
+            include_name=include_name,
         )
         with context.begin_transaction():
             context.run_migrations()
@@ -65,6 +74,7 @@ def run_migrations_offline() -> None:
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
         render_as_batch=config.get_main_option("sqlalchemy.url", "").startswith("sqlite"),
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,0 +1,327 @@
+#!/usr/bin/env python3
+"""Latency of the research queries and storage per version, on a generated database of realistic size.
+
+    .venv/bin/python bench/queries.py [--sites 10000] [--versions 100] [--samples 200]
+                                      [--backend sqlite] [--backend postgresql] [--workdir DIR] [--keep]
+
+Generates SITES sites × VERSIONS versions (defaults: 10,000 × 100 = 1,000,000 versions) through
+``storage.bulkload`` and reports, per backend, p50/p95 latency of the storage functions behind
+``history``, ``show --at``, ``search`` and ``changes --since`` (in-process, fresh session per call: what
+the CLI or an HTTP API pays after start-up), then the database size per version against the raw text.
+
+Texts: each site starts from a real policy of the shared corpus (../shared/corpus/pllcpp, 1-18 KB of
+markdown; a synthetic policy when it is absent), made site-specific (hostname, company name), and every
+version edits the previous one like real revisions do: a sentence replaced, a paragraph added (policies
+grow), now and then one removed, and 5% of versions revert to an earlier text (a shared body). Sites
+adopt "GDPR" wording after May 2018 (40%) and a "Do Not Sell" link after 2020 (20%), so the searches
+have realistic selectivity. Generation runs in a second process; compression uses every core.
+
+PostgreSQL runs when asked with ``--backend postgresql``: on $POLICYTRACK_BENCH_POSTGRES (a URL), else on
+a throwaway cluster started from the Debian binaries (storage.testing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import re
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import storage  # noqa: E402
+from policytrack.errors import NoVersion  # noqa: E402
+from storage.bulkload import BulkLoader, BulkPage, BulkVersion  # noqa: E402
+from storage.search import is_search_object  # noqa: E402
+
+CORPUS = REPO.parent / "shared" / "corpus" / "pllcpp"
+BATCH_PAGES = 20
+WINDOW_SITES = 100
+START, END = datetime(2000, 1, 1, tzinfo=timezone.utc), datetime(2024, 12, 31, tzinfo=timezone.utc)
+GDPR = ("Under the General Data Protection Regulation (GDPR), residents of the European Economic Area have "
+        "the right to access, correct and erase their personal data and to object to its processing.")
+DO_NOT_SELL = ("California residents may opt out of the sale of their personal information at our "
+               "[Do Not Sell My Personal Information](https://example.com/do-not-sell) page.")
+SYNTHETIC_WORDS = ("we collect use share your personal information data cookies third parties services site "
+                   "account email address privacy policy advertising partners law request access delete "
+                   "security retain process consent opt out children browser device location").split()
+
+
+# --- generation -----------------------------------------------------------------------------------
+
+
+def _corpus_documents() -> list[list[str]]:
+    """Paragraph lists of the corpus documents (header and title lines dropped)."""
+    docs = []
+    for path in sorted(CORPUS.glob("*.md")) if CORPUS.is_dir() else []:
+        text = path.read_text(encoding="utf-8")
+        paragraphs = [p for p in text.split("\n\n")[2:] if p.strip()]
+        if len(paragraphs) >= 3:
+            docs.append(paragraphs)
+    return docs
+
+
+def _synthetic_documents(rng: random.Random) -> list[list[str]]:
+    def sentence() -> str:
+        return " ".join(rng.choice(SYNTHETIC_WORDS) for _ in range(rng.randint(8, 25))).capitalize() + "."
+
+    return [[" ".join(sentence() for _ in range(rng.randint(2, 6))) for _ in range(rng.randint(10, 40))]
+            for _ in range(30)]
+
+
+class Generator:
+    def __init__(self, versions: int, seed: int = 6):
+        self.versions = versions
+        self.seed = seed
+        rng = random.Random(seed)
+        self.documents = _corpus_documents() or _synthetic_documents(rng)
+        self.sentences = [s for doc in self.documents for p in doc for s in re.split(r"(?<=\.) ", p) if len(s) > 40]
+
+    def hostname(self, index: int) -> str:
+        return f"site{index:05d}.example"
+
+    def page(self, index: int) -> BulkPage:
+        rng = random.Random(self.seed * 1_000_003 + index)
+        host = self.hostname(index)
+        company = f"Company {index:05d}"
+        base = self.documents[index % len(self.documents)]
+        paragraphs = [f"This policy describes how {company} ({host}) handles your information."] + [
+            p.replace("we ", f"{company} ", 1) if i % 7 == 0 else p for i, p in enumerate(base)
+        ]
+        seconds = int((END - START).total_seconds())
+        moments = sorted(rng.sample(range(seconds), self.versions))
+        gdpr = rng.random() < 0.4
+        do_not_sell = rng.random() < 0.2
+        history: list[list[str]] = []
+        versions = []
+        for n, offset in enumerate(moments):
+            when = START + timedelta(seconds=offset)
+            if n >= 2 and rng.random() < 0.05 and history[-2] != history[-1]:
+                paragraphs = list(history[-2])  # a revert: the same body as two versions ago
+            elif n:
+                paragraphs = self._edit(rng, paragraphs)
+                if gdpr and when.year >= 2018 and GDPR not in paragraphs:
+                    paragraphs.insert(rng.randint(1, len(paragraphs)), GDPR)
+                if do_not_sell and when.year >= 2020 and DO_NOT_SELL not in paragraphs:
+                    paragraphs.append(DO_NOT_SELL)
+            if history and paragraphs == history[-1]:
+                paragraphs = paragraphs + [rng.choice(self.sentences)]
+            history.append(paragraphs)
+            versions.append(BulkVersion(when.strftime("%Y%m%d%H%M%S"), f"{company} Privacy Policy",
+                                        "\n\n".join(paragraphs) + "\n"))
+        return BulkPage(host, f"https://{host}/privacy", versions)
+
+    def _edit(self, rng: random.Random, paragraphs: list[str]) -> list[str]:
+        paragraphs = list(paragraphs)
+        for _ in range(rng.randint(1, 3)):
+            roll = rng.random()
+            i = rng.randrange(1, len(paragraphs)) if len(paragraphs) > 1 else 0
+            if roll < 0.5:  # a sentence replaced inside a paragraph
+                parts = re.split(r"(?<=\.) ", paragraphs[i])
+                parts[rng.randrange(len(parts))] = rng.choice(self.sentences)
+                paragraphs[i] = " ".join(parts)
+            elif roll < 0.9:  # a new paragraph: policies grow
+                paragraphs.insert(i, " ".join(rng.choice(self.sentences) for _ in range(rng.randint(1, 4))))
+            elif len(paragraphs) > 5:
+                del paragraphs[i]
+        return paragraphs
+
+
+_generator: Generator | None = None
+
+
+def _init(versions: int) -> None:
+    global _generator
+    _generator = Generator(versions)
+
+
+def _make(index: int) -> BulkPage:
+    assert _generator is not None
+    return _generator.page(index)
+
+
+def generate(database: storage.Database, sites: int, versions: int) -> dict[str, float]:
+    """Fill the database; returns load figures."""
+    started = time.perf_counter()
+    totals = storage.bulkload.BulkResult()
+    context = multiprocessing.get_context("fork")
+    windows = [range(start, min(start + WINDOW_SITES, sites)) for start in range(0, sites, WINDOW_SITES)]
+    done = 0
+    with context.Pool(1, initializer=_init, initargs=(versions,)) as pool, database.session(immediate=True) as session:
+        loader = BulkLoader(session)
+        # The next window is generated while this one loads; never more than two in memory.
+        pending = pool.map_async(_make, windows[0], chunksize=4)
+        for k in range(len(windows)):
+            pages = pending.get()
+            if k + 1 < len(windows):
+                pending = pool.map_async(_make, windows[k + 1], chunksize=4)
+            for start in range(0, len(pages), BATCH_PAGES):
+                totals.add(loader.load(pages[start : start + BATCH_PAGES]))
+                session.commit()
+            done += len(pages)
+            if done % 500 == 0 or done == sites:
+                rate = totals.versions / (time.perf_counter() - started)
+                print(f"  loaded {done:,}/{sites:,} sites, {totals.versions:,} versions ({rate:,.0f}/s)",
+                      file=sys.stderr, flush=True)
+        loader.finish()
+    return {"load_s": time.perf_counter() - started, "versions": totals.versions, "texts": totals.texts,
+            "raw_text_bytes": totals.raw_text_bytes, "stored_text_bytes": totals.stored_text_bytes}
+
+
+# --- measurement ----------------------------------------------------------------------------------
+
+
+def timed(database: storage.Database, samples: int, call: Callable[[object, random.Random], object]) -> tuple[float, float]:
+    """p50 and p95 in milliseconds of ``call(session, rng)``, each in a fresh session."""
+    rng = random.Random(42)
+    times = []
+    for _ in range(samples):
+        start = time.perf_counter()
+        with database.session() as session:
+            call(session, rng)
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, int(0.95 * len(times)))]
+
+
+def measure(database: storage.Database, gen: Generator, sites: int, samples: int) -> list[tuple[str, float, float]]:
+    def some_site(rng: random.Random) -> str:
+        return gen.hostname(rng.randrange(sites))
+
+    def some_day(rng: random.Random) -> date:
+        return (START + timedelta(days=rng.randrange((END - START).days))).date()
+
+    def show_at(session: object, rng: random.Random) -> None:
+        try:
+            storage.version_at(session, some_site(rng), some_day(rng))
+        except NoVersion:
+            pass  # a date before the site's first version: answered with a message, also timed
+
+    latest = END.date()
+    with database.session(immediate=True) as session:
+        storage.catch_up(session)  # nothing queued after a bulk load; a crawl's texts would be indexed here
+    results = [
+        ("history SITE", *timed(database, samples, lambda s, r: storage.site_history(s, some_site(r)))),
+        ("show SITE --at DATE", *timed(database, samples, show_at)),
+        ("changes --since (last 7 days)", *timed(database, max(5, samples // 10),
+                                                 lambda s, r: storage.list_changes(s, since=latest - timedelta(days=7)))),
+        ("changes --since (last 90 days)", *timed(database, max(5, samples // 10),
+                                                  lambda s, r: storage.list_changes(s, since=latest - timedelta(days=90)))),
+        ("changes --site SITE", *timed(database, samples, lambda s, r: storage.list_changes(s, sites=[some_site(r)]))),
+    ]
+    searches = [("rare word", "xylophone"), ("'do not sell' (any case)", "do not sell"), ("GDPR (smart case)", "GDPR"),
+                ("'Do Not Sell' (smart case)", "Do Not Sell"), ("GDPR, one site", None)]
+    for label, term in searches:
+        n = max(3, samples // 40)
+        if term is None:
+            call = lambda s, r: storage.search_versions(s, "GDPR", [some_site(r)])  # noqa: E731
+        else:
+            call = lambda s, r, t=term: storage.search_versions(s, t)  # noqa: E731
+        results.append((f"search {label}", *timed(database, n, call)))
+    return results
+
+
+def sizes(database: storage.Database, backend: str, path: Path | None) -> dict[str, int]:
+    from sqlalchemy import text
+
+    with database.session() as session:
+        if backend == "sqlite":
+            session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+            page_size = session.execute(text("PRAGMA page_size")).scalar_one()
+            try:
+                per_object = {n: s for n, s in session.execute(text("SELECT name, sum(pgsize) FROM dbstat GROUP BY name"))}
+            except Exception:
+                per_object = {}
+            total = path.stat().st_size if path else session.execute(text("PRAGMA page_count")).scalar_one() * page_size
+            fts = sum(v for k, v in per_object.items() if is_search_object(k) or k.startswith("sqlite_autoindex_search_"))
+            texts = per_object.get("version_texts", 0)
+        else:
+            total = session.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
+            fts = session.execute(text("SELECT pg_total_relation_size('search_blocks') + "
+                                       "pg_total_relation_size('search_text_blocks') + "
+                                       "pg_total_relation_size('search_queue')")).scalar_one()
+            texts = session.execute(text("SELECT pg_total_relation_size('version_texts')")).scalar_one()
+    return {"total": int(total), "search_index": int(fts), "version_texts": int(texts)}
+
+
+def open_backend(backend: str, workdir: Path) -> tuple[storage.Database, Path | None, Callable[[], None]]:
+    if backend == "sqlite":
+        path = workdir / "bench.db"
+        path.unlink(missing_ok=True)
+        return storage.open_database(str(path)), path, lambda: None
+    url = os.environ.get("POLICYTRACK_BENCH_POSTGRES")
+    if url:
+        return storage.open_database(url), None, lambda: None
+    from storage.testing import shared_server
+
+    server = shared_server()
+    url = server.create_database()
+    return storage.open_database(url), None, lambda: server.drop_database(url)
+
+
+def run(backend: str, args: argparse.Namespace, workdir: Path) -> None:
+    database, path, cleanup = open_backend(backend, workdir)
+    try:
+        print(f"\n== {backend}: {args.sites:,} sites x {args.versions} versions ==", flush=True)
+        load = generate(database, args.sites, args.versions)
+        with database.engine.connect() as connection:
+            connection.exec_driver_sql("ANALYZE")
+            connection.commit()
+        versions = int(load["versions"])
+        print(f"load: {load['load_s']:.0f} s ({versions / load['load_s']:,.0f} versions/s), "
+              f"{int(load['texts']):,} distinct texts for {versions:,} versions")
+        gen = Generator(args.versions)
+        print(f"{'query':<36}{'p50 ms':>10}{'p95 ms':>10}")
+        for label, p50, p95 in measure(database, gen, args.sites, args.samples):
+            print(f"{label:<36}{p50:>10.1f}{p95:>10.1f}", flush=True)
+        size = sizes(database, backend, path)
+        raw = load["raw_text_bytes"]
+        print(f"raw text (every version stored alone, uncompressed): {raw / 1e6:,.0f} MB = {raw / versions:,.0f} B/version")
+        print(f"stored texts (zstd, shared bodies once): {load['stored_text_bytes'] / 1e6:,.0f} MB = "
+              f"{load['stored_text_bytes'] / versions:,.0f} B/version ({load['stored_text_bytes'] / raw:.1%} of raw)")
+        print(f"version_texts table: {size['version_texts'] / 1e6:,.0f} MB; search index: "
+              f"{size['search_index'] / 1e6:,.0f} MB ({size['search_index'] / raw:.1%} of raw)")
+        print(f"database on disk: {size['total'] / 1e6:,.0f} MB = {size['total'] / versions:,.0f} B/version "
+              f"({size['total'] / raw:.1%} of raw)")
+    finally:
+        database.dispose()
+        cleanup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sites", type=int, default=10_000)
+    parser.add_argument("--versions", type=int, default=100)
+    parser.add_argument("--samples", type=int, default=200, help="timed calls per query (search: /40)")
+    parser.add_argument("--backend", action="append", choices=("sqlite", "postgresql"),
+                        help="repeatable (default: sqlite)")
+    parser.add_argument("--workdir", type=Path, help="where the SQLite file goes (default: a temporary directory)")
+    parser.add_argument("--keep", action="store_true", help="keep the SQLite file")
+    args = parser.parse_args(argv)
+    # A killed run still stops the PostgreSQL cluster it started (storage.testing stops it at exit).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="policytrack-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    print(f"texts from {'the shared corpus' if _corpus_documents() else 'a synthetic generator'}; workdir {workdir}")
+    try:
+        for backend in args.backend or ["sqlite"]:
+            run(backend, args, workdir)
+    finally:
+        if not args.keep and not args.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,271 @@
+"""The long-running scheduler process (``policytrack scheduler``).
+
+One asyncio reactor for the process's whole life: Scrapy needs its asyncio reactor, that reactor *is*
+an asyncio event loop, and APScheduler's ``AsyncIOScheduler`` runs on the same loop. Schedules fire as
+coroutine jobs (:mod:`scheduler.jobs`) that await an in-loop crawl (:class:`crawler.runner.LoopCrawl`,
+on Scrapy's ``AsyncCrawlerRunner``): no thread sits blocked per crawl, the reactor is never restarted,
+and APScheduler counts a job as running until its crawl ends, so ``max_instances=1`` keeps a schedule
+from overlapping itself. Crawls take turns within the process (SQLite has one writer; the archive's
+rate limits are per process), and site leases keep crawls of other processes -- a cron
+``policytrack crawl``, a scheduler on another host -- off a site while it is being crawled.
+
+Start-up: take the ``scheduler`` lease (one scheduler per database), mark runs abandoned by a killed
+process as ``interrupted``, queue a recovery run for each schedule whose last run was interrupted (by
+this, a SIGTERM or a crash), then start
+APScheduler over the persistent job store -- missed fire times of each schedule run once (coalesced)
+if within its grace time.
+
+Shutdown (SIGTERM or SIGINT): stop taking new work (APScheduler paused), stop the crawls in flight
+gracefully (what was fetched is stored and versions rebuilt; the runs end ``interrupted``), wait for
+them, release the lease, exit 0. A second signal abandons the in-flight crawls at once (exit 1); like
+``kill -9``, that leaves their runs to the next start to mark interrupted and complete.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+import storage
+from policytrack.errors import ConfigurationError
+from storage import leases
+from storage.leases import Holder, LeaseKeeper
+from storage.scheduling import job_store, last_schedule_runs
+
+logger = logging.getLogger("policytrack.scheduler")
+
+ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+DEFAULT_POLL_SECONDS = 10.0
+STOP_TIMEOUT = 300.0  # seconds to wait for in-flight crawls to stop before abandoning them
+
+_current: "SchedulerService | None" = None
+
+
+def current_service() -> "SchedulerService":
+    if _current is None:
+        raise RuntimeError("no scheduler service is running in this process")
+    return _current
+
+
+class SchedulerService:
+    def __init__(self, db_url: str, *, archive: str | None = None, overrides: Mapping[str, Any] | None = None,
+                 poll_seconds: float = DEFAULT_POLL_SECONDS, announce: bool = True):
+        self.db_url = db_url
+        self.archive = archive
+        self.overrides = dict(overrides or {})
+        self.poll_seconds = poll_seconds
+        self.announce_enabled = announce
+        self.stopping = False
+        self.exit_code = 0
+        self.active: set[Any] = set()  # LoopCrawl objects in flight
+        self.job_tasks: set[asyncio.Task[Any]] = set()
+        self._announce_lock: asyncio.Lock | None = None
+        self._crawl_lock: asyncio.Lock | None = None
+        self._announcing: asyncio.Future[Any] | None = None
+
+    # --- process ---------------------------------------------------------------------------------
+    def run(self) -> int:
+        """Run until stopped by a signal; returns the process exit code."""
+        global _current
+        from scrapy.utils.reactor import install_reactor
+
+        # First of all: importing parts of the crawler would install Twisted's default reactor.
+        install_reactor(ASYNCIO_REACTOR)
+        from scrapy.utils.log import configure_logging
+
+        from crawler.runner import crawl_settings
+
+        settings = crawl_settings(self.db_url, self.archive, self.overrides)
+        if settings["TWISTED_REACTOR"] != ASYNCIO_REACTOR:
+            raise ConfigurationError(f"the scheduler runs on {ASYNCIO_REACTOR}; TWISTED_REACTOR cannot be changed")
+        from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+        from scrapy.crawler import AsyncCrawlerRunner
+        from twisted.internet import reactor
+
+        from scheduler.jobs import CrawlExecutor
+
+        configure_logging(settings)
+        self.settings = settings
+        self.db = storage.open_database(self.db_url)
+        self.holder = Holder.new("scheduler")
+        self.ttl = settings.getfloat("POLICYTRACK_LEASE_TTL", leases.DEFAULT_TTL)
+        with self.db.session(immediate=True) as session:
+            _, busy = leases.acquire(session, self.holder, ["scheduler"], ttl=self.ttl)
+            if not busy:
+                leases.reap_abandoned_runs(session)
+            # A schedule whose last run was cut short (SIGTERM, kill -9, a crash) is resumed right away.
+            to_recover = {info.run_id: schedule_id for schedule_id, info in last_schedule_runs(session).items()
+                          if info.status == "interrupted"}
+        if busy:
+            self.db.dispose()
+            raise ConfigurationError(
+                f"another scheduler is already running on this database ({busy['scheduler'].describe()})"
+            )
+        keeper = LeaseKeeper(self.db, self.holder, self.ttl).start()
+        try:
+            self.runner = AsyncCrawlerRunner(settings)
+            reactor.suggestThreadPoolSize(settings.getint("REACTOR_THREADPOOL_MAXSIZE"))
+            loop = asyncio.get_event_loop()
+            self._announce_lock = asyncio.Lock()
+            self._crawl_lock = asyncio.Lock()
+            self.scheduler = AsyncIOScheduler(
+                event_loop=loop, timezone=timezone.utc,
+                jobstores={"default": job_store(self.db)}, executors={"default": CrawlExecutor()},
+            )
+            self.scheduler.add_listener(self._on_event, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES | EVENT_JOB_ERROR)
+            _current = self
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda n, _frame: reactor.callFromThread(self._on_signal, n))
+            reactor.callWhenRunning(self._start, to_recover)
+            reactor.run(installSignalHandlers=False)
+        finally:
+            _current = None
+            keeper.stop()
+            with self.db.session() as session:
+                leases.release(session, self.holder)
+            self.db.dispose()
+        return self.exit_code
+
+    def _start(self, to_recover: dict[int, str]) -> None:
+        from twisted.internet.task import LoopingCall
+
+        from scheduler.schedules import add_recovery
+
+        self.scheduler.start()
+        for run_id, schedule_id in sorted(to_recover.items()):
+            job = self.scheduler.get_job(schedule_id)
+            if job is not None:
+                logger.warning("run %d of schedule %s was interrupted: resuming it now", run_id, schedule_id)
+                add_recovery(self.scheduler, schedule_id, job.kwargs.get("sites"))
+        self._poll = LoopingCall(self.scheduler.wakeup)  # picks up schedules added by other processes
+        self._poll.start(self.poll_seconds, now=False)
+        jobs = self.scheduler.get_jobs()
+        logger.warning("scheduler started on %s: %d schedule(s)%s", self.db.display_url, len(jobs),
+                       f", next run at {min(j.next_run_time for j in jobs if j.next_run_time):%Y-%m-%d %H:%M:%S %Z}"
+                       if any(j.next_run_time for j in jobs) else "")
+        if self.announce_enabled:
+            asyncio.ensure_future(self._announce_leftovers())
+
+    async def _announce_leftovers(self) -> None:
+        """Whatever a previous process left unannounced; taking turns with crawls like any announce."""
+        assert self._crawl_lock is not None
+        async with self._crawl_lock:
+            await self._after_run()
+
+    def _on_event(self, event: Any) -> None:
+        from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
+
+        if event.code == EVENT_JOB_MISSED:
+            logger.warning("schedule %s: run due at %s missed by more than its grace time; skipped",
+                           event.job_id, event.scheduled_run_time)
+        elif event.code == EVENT_JOB_MAX_INSTANCES:
+            logger.warning("schedule %s: still running, this fire time is skipped", event.job_id)
+
+    # --- jobs ------------------------------------------------------------------------------------
+    async def run_schedule(self, schedule_id: str, sites: list[str] | None, fire_time: datetime | None) -> int | None:
+        """One run of a schedule: crawl, then announce. Returns the run id (None if nothing ran)."""
+        from crawler.runner import LoopCrawl
+
+        if self.stopping:
+            return None
+        assert self._crawl_lock is not None
+        task = asyncio.current_task()
+        if task is not None:
+            self.job_tasks.add(task)
+        try:
+            # One crawl at a time in this process (a due schedule waits its turn, still counted as running
+            # by APScheduler): SQLite has one writer, and the archive's rate limits are per process anyway,
+            # so parallel crawls would contend for both without finishing sooner. Scrapy already
+            # parallelizes within a crawl.
+            async with self._crawl_lock:
+                if self.stopping:
+                    return None
+                crawl = LoopCrawl(self.runner, self.db, sites=sites, trigger="schedule",
+                                  schedule=(schedule_id, fire_time or datetime.now(timezone.utc)))
+                self.active.add(crawl)
+                try:
+                    result = await crawl.run()
+                except Exception as exc:  # e.g. a site of the schedule was removed: say so, keep the schedule
+                    logger.error("schedule %s: could not run: %s", schedule_id, exc)
+                    return None
+                finally:
+                    self.active.discard(crawl)
+                self._report(schedule_id, result)
+                if self.announce_enabled and not self.stopping:
+                    await self._after_run()  # before the next crawl starts writing
+        finally:
+            if task is not None:
+                self.job_tasks.discard(task)
+        return result.run_id
+
+    def _report(self, schedule_id: str, result: Any) -> None:
+        c = result.counts
+        log = logger.warning if not result.ok else logger.info
+        log("schedule %s: run %d %s: %d captures seen, %d fetched, %d new versions, %d new changes%s",
+            schedule_id, result.run_id, result.status, c.get("captures_seen", 0), c.get("captures_fetched", 0),
+            c.get("versions_new", 0), c.get("changes_new", 0),
+            f"; first error: {result.errors[0]}" if result.errors else "")
+
+    async def _after_run(self) -> None:
+        """Announce new changes and rewrite feed files; one cycle at a time in this process."""
+        from scheduler.announce import announce_pending
+
+        assert self._announce_lock is not None
+        async with self._announce_lock:
+            if self.stopping:
+                return
+            loop = asyncio.get_running_loop()
+            self._announcing = loop.run_in_executor(None, announce_pending, self.db)
+            try:
+                report = await self._announcing
+            except Exception:
+                logger.exception("announcing changes failed")
+                return
+            finally:
+                self._announcing = None
+            if report.failed or report.errors:
+                logger.warning("announcements: %s", report.describe())
+            elif report.delivered:
+                logger.info("announcements: %s", report.describe())
+
+    # --- shutdown --------------------------------------------------------------------------------
+    def _on_signal(self, signum: int) -> None:
+        from twisted.internet import reactor
+
+        name = signal.Signals(signum).name
+        if self.stopping:
+            logger.warning("%s again: abandoning %d crawl(s) in flight; the next start completes them",
+                           name, len(self.active))
+            self.exit_code = 1
+            reactor.stop()
+            return
+        self.stopping = True
+        logger.warning("%s: stopping -- no new runs; finishing %d crawl(s) in flight (send again to abandon them)",
+                       name, len(self.active))
+        asyncio.ensure_future(self._shutdown())
+
+    async def _shutdown(self) -> None:
+        from twisted.internet import reactor
+
+        try:
+            self.scheduler.pause()
+            if self._poll.running:
+                self._poll.stop()
+            await asyncio.gather(*(crawl.stop() for crawl in list(self.active)), return_exceptions=True)
+            pending = [t for t in (*self.job_tasks, *([self._announcing] if self._announcing else [])) if not t.done()]
+            if pending:
+                done, still = await asyncio.wait(pending, timeout=STOP_TIMEOUT)
+                if still:
+                    logger.error("%d crawl(s) did not stop within %.0f s: abandoning them", len(still), STOP_TIMEOUT)
+                    self.exit_code = 1
+            self.scheduler.shutdown(wait=False)
+        except Exception:
+            logger.exception("error while stopping")
+            self.exit_code = 1
+        finally:
+            logger.warning("scheduler stopped")
+            reactor.callLater(0, reactor.stop)

@@ -1,0 +1,121 @@
+"""Full-text search: phrase and case semantics, index catch-up, the index schema (both backends)."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import inspect, text
+
+import storage
+import storage.search as search
+from policytrack.commands.queries import JSON_FIELDS
+from storage.models import Base
+from tests.test_queries_fixtures import (  # noqa: F401  (database is a fixture)
+    Snap,
+    cli,
+    database,
+    example_database,
+    record,
+)
+
+
+def found(database, term, *args):
+    result = cli(database, "search", term, "--json", *args)
+    assert result.code == 0, result.err
+    return {hit["site"]: hit for hit in json.loads(result.out)}
+
+
+def test_search_reports_first_and_last_version_per_site(database):
+    example_database(database)
+    hits = found(database, "gdpr")
+    assert list(hits) == ["example.com"]
+    hit = hits["example.com"]
+    assert set(hit) == set(JSON_FIELDS["search"])
+    assert hit["first"]["first_seen"] == "20190110100000" and hit["last"]["first_seen"] == "20210201090000"
+    assert hit["first"]["page_url"] == "https://example.com/privacy"
+    assert (hit["versions_matching"], hit["versions_total"], hit["current"]) == (2, 4, True)
+    cookies = found(database, "cookies")["example.com"]
+    assert cookies["first"]["first_seen"][:4] == "2015" and cookies["last"]["first_seen"][:4] == "2019"
+    assert cookies["current"] is False  # the latest version no longer mentions cookies
+
+
+def test_phrases_match_words_in_order_whatever_the_punctuation_but_within_a_paragraph(database):
+    example_database(database)
+    record(database, "split.net", [Snap("20200101000000", "We do not\n\nsell anything.\n")])
+    hits = found(database, "do not sell")
+    # example.com: "We do not sell, rent"; other.org: "We do-not-sell anything" (2011), not "do not ever sell".
+    assert sorted(hits) == ["example.com", "other.org"]
+    assert hits["other.org"]["versions_matching"] == 1 and hits["other.org"]["current"] is False
+    assert hits["example.com"]["first"]["first_seen"][:4] == "2010"
+    assert hits["example.com"]["last"]["first_seen"][:4] == "2021"  # "Do Not Sell My Personal Information"
+    assert found(database, "sell, rent!")["example.com"]["versions_matching"] == 2
+    assert found(database, "nothing like this") == {}
+
+
+def test_smart_case_a_capital_letter_makes_the_match_case_sensitive(database):
+    example_database(database)
+    hits = found(database, "Do Not Sell")
+    assert list(hits) == ["example.com"]
+    assert hits["example.com"]["first"]["first_seen"] == "20210201090000"
+    assert hits["example.com"]["versions_matching"] == 1
+    assert sorted(found(database, "Do Not Sell", "--ignore-case")) == ["example.com", "other.org"]
+    assert found(database, "do not sell", "--case-sensitive")["example.com"]["first"]["first_seen"][:4] == "2010"
+    assert found(database, "GDPR")["example.com"]["versions_matching"] == 2
+    assert found(database, "Gdpr") == {}
+
+
+def test_search_by_site_and_errors(database):
+    example_database(database)
+    assert list(found(database, "do not sell", "--site", "other.org")) == ["other.org"]
+    assert cli(database, "search", "gdpr", "--site", "nope.example").code == 1
+    empty = cli(database, "search", "?!")
+    assert empty.code == 1 and "has no words" in empty.err
+    table = cli(database, "search", "gdpr").out
+    assert table.splitlines()[1].split()[:3] == ["example.com", "2019-01-10", "3"]
+
+
+def test_search_sees_texts_right_after_they_are_written(database):
+    example_database(database)
+    assert found(database, "gdpr").keys() == {"example.com"}  # indexes everything queued so far
+    record(database, "late.net", [Snap("20220101000000", "We follow the GDPR.\n")])
+    with database.session() as session:
+        assert search.pending_count(session) == 1  # queued by the trigger, in the writer's transaction
+    assert found(database, "gdpr").keys() == {"example.com", "late.net"}
+    with database.session() as session:
+        assert search.pending_count(session) == 0
+
+
+def test_each_distinct_paragraph_is_indexed_once(database):
+    example_database(database)
+    record(database, "copy.org", [Snap("20200101000000", "We keep logs.\n\nSomething new.\n", title="Other")])
+    with database.session(immediate=True) as session:
+        storage.catch_up(session)
+        blocks = session.execute(text("SELECT text FROM search_blocks")).scalars().all()
+        count = ("SELECT count(*) FROM search_block_texts" if database.engine.dialect.name == "sqlite"
+                 else "SELECT sum(cardinality(block_ids)) FROM search_text_blocks")
+        pairs = session.execute(text(count)).scalar_one()
+    assert len(blocks) == len(set(blocks))
+    assert blocks.count("We keep logs.") == 1  # shared by other.org's two texts and copy.org's
+    assert "Contact us at privacy@example.com." in blocks and "Privacy Policy" in blocks
+    assert pairs > len(blocks)
+
+
+def test_long_paragraphs_are_cut_in_overlapping_windows(database, monkeypatch):
+    monkeypatch.setattr(search, "CHUNK_WORDS", 100)  # windows of 100 words every 36
+    words = [f"w{i}" for i in range(300)]
+    words[98:101] = ["alpha", "beta", "gamma"]  # across the first window's end
+    assert all(len(b.split()) <= 100 for b in search.blocks("T", " ".join(words)))
+    record(database, "long.net", [Snap("20200101000000", " ".join(words) + "\n")])
+    assert list(found(database, "alpha beta gamma")) == ["long.net"]
+    assert list(found(database, "w299")) == ["long.net"]
+
+
+def test_the_schema_comparison_leaves_out_exactly_the_search_index(database):
+    """The names registered in storage.search are the only schema objects without a model."""
+    with database.engine.connect() as connection:
+        tables = set(inspect(connection).get_table_names())
+    unmodelled = tables - set(Base.metadata.tables) - {"alembic_version"}
+    assert unmodelled and all(search.is_search_object(name) for name in unmodelled)
+    assert not any(search.is_search_object(name) for name in Base.metadata.tables)
+    mapping = search.BLOCK_TEXTS_TABLE if database.engine.dialect.name == "sqlite" else search.TEXT_BLOCKS_TABLE
+    assert {search.QUEUE_TABLE, search.BLOCKS_TABLE, mapping} <= unmodelled
