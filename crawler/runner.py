@@ -245,12 +245,14 @@ class LoopCrawl:
         self.schedule = schedule
         self.crawler: Crawler | None = None
         self.run_id: int | None = None
+        self.plan: RunPlan | None = None
         self.stopping = False
+        self.closed = False
 
     async def run(self) -> CrawlResult:
         settings = self.runner.settings.copy()
         plan = prepare_run(self.db, settings, self.sites, self.trigger, self.schedule)
-        self.run_id = plan.run_id
+        self.run_id, self.plan = plan.run_id, plan
         failure: str | None = None
         live = None
         cancelled = False
@@ -272,8 +274,22 @@ class LoopCrawl:
             logger.exception("crawl of run %d aborted", plan.run_id)
         finally:
             keeper.stop()
+            if self.closed:  # abandoned meanwhile: already recorded
+                return CrawlResult(plan.run_id, "interrupted")
+            self.closed = True
             result = finish_run(self.db, plan, self.crawler, failure, cancelled or self._interrupted(), live)
         return result
+
+    def abandon(self, why: str) -> None:
+        """Record the run as interrupted now, with what it counted so far, and give its leases back.
+
+        For a crawl that would not stop in time: every write it made is its own transaction, so the
+        next run simply completes the work.
+        """
+        if self.plan is None or self.closed:
+            return
+        self.closed = True
+        finish_run(self.db, self.plan, self.crawler, failure=why, interrupted=True)
 
     def _interrupted(self) -> bool:
         return self.stopping or (self.crawler is not None and _close_reason(self.crawler) == "shutdown")

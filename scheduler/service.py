@@ -39,7 +39,9 @@ logger = logging.getLogger("policytrack.scheduler")
 
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 DEFAULT_POLL_SECONDS = 10.0
-STOP_TIMEOUT = 300.0  # seconds to wait for in-flight crawls to stop before abandoning them
+# Seconds a graceful stop may take before the in-flight crawls are abandoned. Abandoning is clean: every
+# write is its own transaction and the next start resumes the interrupted schedule (see run()).
+STOP_TIMEOUT = 60.0
 
 _current: "SchedulerService | None" = None
 
@@ -246,22 +248,48 @@ class SchedulerService:
         self.stopping = True
         logger.warning("%s: stopping -- no new runs; finishing %d crawl(s) in flight (send again to abandon them)",
                        name, len(self.active))
-        asyncio.ensure_future(self._shutdown())
+        asyncio.ensure_future(self._shutdown(name))
 
-    async def _shutdown(self) -> None:
+    def _log_stuck(self, tasks: Any) -> None:
+        """Say where a crawl that would not stop is waiting, so the cause can be found from the log."""
+        import io
+
+        for task in tasks:
+            stack = io.StringIO()
+            task.print_stack(file=stack)
+            logger.error("still waiting: %s", stack.getvalue())
+        for crawl in self.active:
+            crawler = getattr(crawl, "crawler", None)
+            engine = getattr(crawler, "engine", None)
+            if engine is None:
+                continue
+            from scrapy.utils.engine import get_engine_status
+
+            logger.error("engine of run %s: %s", crawl.run_id, get_engine_status(engine))
+            board = getattr(crawler, "policytrack_results", None)
+            logger.error("bisection waits pending: %s", board.pending if board else None)
+
+    async def _shutdown(self, name: str = "SIGTERM") -> None:
         from twisted.internet import reactor
 
         try:
             self.scheduler.pause()
             if self._poll.running:
                 self._poll.stop()
-            await asyncio.gather(*(crawl.stop() for crawl in list(self.active)), return_exceptions=True)
-            pending = [t for t in (*self.job_tasks, *([self._announcing] if self._announcing else [])) if not t.done()]
+            deadline = asyncio.get_running_loop().time() + STOP_TIMEOUT
+            stops = [asyncio.ensure_future(crawl.stop()) for crawl in list(self.active)]
+            pending = [*stops, *(t for t in (*self.job_tasks, *([self._announcing] if self._announcing else []))
+                                 if not t.done())]
             if pending:
-                done, still = await asyncio.wait(pending, timeout=STOP_TIMEOUT)
+                _, still = await asyncio.wait(pending, timeout=max(0.0, deadline - asyncio.get_running_loop().time()))
                 if still:
-                    logger.error("%d crawl(s) did not stop within %.0f s: abandoning them", len(still), STOP_TIMEOUT)
-                    self.exit_code = 1
+                    # Whatever did not stop in time is abandoned cleanly: stored captures stay, the run is
+                    # marked interrupted by the next start, which resumes its schedule.
+                    logger.error("%d crawl task(s) did not stop within %.0f s: abandoning them; the next start "
+                                 "completes their work", len(still), STOP_TIMEOUT)
+                    self._log_stuck(still)
+                    for crawl in list(self.active):
+                        crawl.abandon(f"abandoned: did not stop within {STOP_TIMEOUT:.0f} s of {name}")
             self.scheduler.shutdown(wait=False)
         except Exception:
             logger.exception("error while stopping")

@@ -47,6 +47,21 @@ def sample_archive(local_archive: LocalArchive) -> str:
     return build_sample_collection(local_archive, "sample")
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path):
+    """A fresh, migrated storage.Database on each backend; the PostgreSQL run is skipped, with the reason,
+    where no server can be started here (storage.testing starts one throwaway cluster per session)."""
+    from storage.testing import PostgresUnavailable, shared_server, temporary_database
+
+    if request.param == "postgresql":
+        try:
+            shared_server()
+        except PostgresUnavailable as exc:
+            pytest.skip(f"PostgreSQL tests skipped: {exc}")
+    with temporary_database(request.param, tmp_path) as database:
+        yield database
+
+
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
     """A fresh SQLite database URL in the test's temporary directory."""

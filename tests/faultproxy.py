@@ -15,7 +15,6 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 
 IA_BLOCKED_BODY = (b"org.archive.util.io.RuntimeIOException: org.archive.wayback.exception."
                    b"AdministrativeAccessControlException: Blocked Site Error\n")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import socket
 
-import pytest
-
 from policytrack.localarchive import WarcCapture
 from tests.clihelp import FAST, crawl, run_cli
 

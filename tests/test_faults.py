@@ -11,7 +11,7 @@ import pytest
 from policytrack.localarchive import WarcCapture
 from tests.clihelp import run_cli
 from tests.faultproxy import Fault, FaultProxy
-from tests.test_crawl import HISTORY, SITE, URL, history, page, runs, setup_site
+from tests.test_crawl import HISTORY, SITE, history, page, runs, setup_site
 
 EXPECTED = [("20100101000000", "20100601000000"), ("20110101000000", "20110601000000"),
             ("20120101000000", "20120101000000")]

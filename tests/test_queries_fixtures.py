@@ -16,19 +16,12 @@ import pytest
 import storage
 from policytrack.cli import main
 from policytrack.document import TIMESTAMP_SENTINEL, content_sha256
-from storage.testing import PostgresUnavailable, shared_server, temporary_database
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request, tmp_path):
-    """A fresh, migrated database on each backend (PostgreSQL skipped when it cannot run here)."""
-    if request.param == "postgresql":
-        try:
-            shared_server()
-        except PostgresUnavailable as exc:
-            pytest.skip(f"PostgreSQL tests skipped: {exc}")
-    with temporary_database(request.param, tmp_path) as db:
-        yield db
+@pytest.fixture
+def database(db):
+    """A fresh, migrated database on each backend (the ``db`` fixture of tests/conftest.py)."""
+    return db
 
 
 @dataclass(frozen=True)

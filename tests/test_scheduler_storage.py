@@ -35,21 +35,9 @@ from storage.migrate import alembic_config
 from storage.models import Base, Change, CrawlRun, Lease
 from storage.scheduling import JOBS_TABLE, job_store, last_schedule_runs, link_scheduled_run, schedules_of_runs
 from storage.summary import heading_text, summarize
-from storage.testing import PostgresUnavailable, shared_server, temporary_database
 from storage.types import utcnow
 
 URL = "https://example.com/privacy"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request, tmp_path):
-    if request.param == "postgresql":
-        try:
-            shared_server()
-        except PostgresUnavailable as exc:
-            pytest.skip(f"PostgreSQL tests skipped: {exc}")
-    with temporary_database(request.param, tmp_path) as database:
-        yield database
 
 
 def dead_pid() -> int:

@@ -40,20 +40,8 @@ from storage import (
     start_run,
     store_snapshot,
 )
-from storage.testing import PostgresUnavailable, shared_server, temporary_database
 
 URL = "https://example.com/privacy"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request, tmp_path):
-    if request.param == "postgresql":
-        try:
-            shared_server()
-        except PostgresUnavailable as exc:
-            pytest.skip(f"PostgreSQL tests skipped: {exc}")
-    with temporary_database(request.param, tmp_path) as database:
-        yield database
 
 
 def row(timestamp: str, digest: str | None = None, status: int | None = 200) -> CdxRow:

@@ -32,7 +32,6 @@ from storage import (
     version_by_id,
     version_pair,
 )
-from storage.testing import PostgresUnavailable, shared_server, temporary_database
 
 URL = "https://example.com/privacy"
 T = {i: f"2020010{i}120000" for i in range(1, 10)}  # T[1] < T[2] < ... (noon, 1-9 January 2020)
@@ -42,17 +41,6 @@ TEXTS = {
     "B": ("Privacy Policy", "one\n2\nthree\nfour"),
     "C": ("Privacy Notice", "one\nthree"),
 }
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request, tmp_path):
-    if request.param == "postgresql":
-        try:
-            shared_server()
-        except PostgresUnavailable as exc:
-            pytest.skip(f"PostgreSQL tests skipped: {exc}")
-    with temporary_database(request.param, tmp_path) as database:
-        yield database
 
 
 @pytest.fixture
