@@ -14,7 +14,9 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.loopback import LoopbackServer, respond
 
 IA_BLOCKED_BODY = (b"org.archive.util.io.RuntimeIOException: org.archive.wayback.exception."
                    b"AdministrativeAccessControlException: Blocked Site Error\n")
@@ -62,22 +64,19 @@ class FaultProxy:
             def do_GET(self) -> None:
                 proxy._handle(self)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = LoopbackServer(Handler)
 
     # --- lifecycle -------------------------------------------------------------------------------
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._server.url
 
     def __enter__(self) -> "FaultProxy":
-        self._thread.start()
+        self._server.start()
         return self
 
     def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.close()
 
     def add(self, fault: Fault) -> Fault:
         with self._lock:
@@ -130,7 +129,7 @@ class FaultProxy:
             if fault.retry_after is not None:
                 headers["Retry-After"] = fault.retry_after
             self._record(path, status)
-            self._send(handler, status, headers, body)
+            respond(handler, status, headers.items(), body)
             return
         if fault is not None and fault.action == "stall":
             self._record(path, 0)
@@ -157,7 +156,7 @@ class FaultProxy:
             handler.close_connection = True
             handler.connection.shutdown(2)
             return
-        self._send(handler, status, headers, body)
+        respond(handler, status, headers.items(), body)
 
     def _forward(self, path: str) -> tuple[int, dict[str, str], bytes]:
         class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -173,12 +172,3 @@ class FaultProxy:
         skip = {"transfer-encoding", "connection", "content-length", "content-encoding"}
         headers = {k: v for k, v in raw_headers.items() if k.lower() not in skip}
         return status, headers, body
-
-    @staticmethod
-    def _send(handler: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes) -> None:
-        handler.send_response(status)
-        for name, value in headers.items():
-            handler.send_header(name, value)
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)

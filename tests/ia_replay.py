@@ -9,13 +9,14 @@ cassettes hold only the capture exchanges. Every request is logged; unknown ones
 from __future__ import annotations
 
 import gzip
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 import re
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from urllib.parse import parse_qs, urlsplit
+
+from tests.loopback import LoopbackServer, respond
 
 SKIP_HEADERS = {"transfer-encoding", "content-encoding", "content-length", "connection"}
 
@@ -73,20 +74,8 @@ class ReplayArchive:
                     headers = [("Content-Type", "text/html"), ("Memento-Datetime", format_datetime(stamp, usegmt=True))]
                 else:
                     status, headers, body = 404, [], b"not in this recording"
-                self.send_response(status)
-                for name, value in headers:
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                respond(self, status, headers, body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._server = LoopbackServer(Handler).start()
+        self.url = self._server.url
+        self.close = self._server.close

@@ -5,7 +5,6 @@ small HTTP servers on loopback."""
 from __future__ import annotations
 
 import http.server
-import threading
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
 
@@ -17,6 +16,7 @@ from policytrack.localarchive import WarcCapture
 from storage.live import live_captures
 from storage.models import Change
 from tests.clihelp import crawl, run_cli
+from tests.loopback import LoopbackServer, respond
 from tests.test_scheduler_support import Receiver, SchedulerProcess, page, run_cli_ok, runs_of, wait_until
 
 SITE = "acme.example"
@@ -148,22 +148,14 @@ class LiveSite:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(site.body)))
-                self.end_headers()
-                self.wfile.write(site.body)
+                respond(self, 200, [("Content-Type", "text/html; charset=utf-8")], site.body)
 
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/privacy"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._server = LoopbackServer(Handler).start()
+        self.url = f"{self._server.url}/privacy"
+        self.close = self._server.close
 
 
 def test_live_checks_see_a_change_the_day_it_happens_and_the_archive_confirms_it(archive_factory, db_url, receiver):

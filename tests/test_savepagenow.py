@@ -7,13 +7,13 @@ request so the tests can check what was asked and how fast.
 
 from __future__ import annotations
 
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from tests.clihelp import run_cli
+from tests.loopback import LoopbackServer, respond
 
 
 class SaveEndpoint:
@@ -28,31 +28,19 @@ class SaveEndpoint:
             def do_GET(self) -> None:
                 endpoint.requests.append((time.monotonic(), self.path))
                 if refuse_after is not None and len(endpoint.requests) > refuse_after:
-                    self.send_response(429)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
+                    respond(self, 429)
                     return
                 target = self.path[len("/save/"):]
                 stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(time.time() + 5))
                 memento = f"https://web.archive.org/web/{stamp}/{target}"
-                self.send_response(200)
                 # The memento links as the Wayback Machine sends them (the shape waybackpy parses).
-                self.send_header("Link", f'<{target}>; rel="original", <{memento}>; rel="memento"; '
-                                         f'datetime="now", <{memento}>; rel="last memento"; datetime="now"')
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
+                link = (f'<{target}>; rel="original", <{memento}>; rel="memento"; '
+                        f'datetime="now", <{memento}>; rel="last memento"; datetime="now"')
+                respond(self, 200, [("Link", link)], b"ok")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._server = LoopbackServer(Handler).start()
+        self.url = self._server.url
+        self.close = self._server.close
 
 
 @pytest.fixture

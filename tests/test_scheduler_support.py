@@ -20,6 +20,7 @@ import storage
 from policytrack.localarchive import WarcCapture
 from storage.scheduling import ScheduleRunInfo, schedule_runs
 from tests.clihelp import FAST
+from tests.loopback import LoopbackServer, respond
 
 # Fast, but paced so that a crawl of a "many captures" archive lasts a few seconds and can be interrupted.
 SLOW_CAPTURES = ["-s", "POLICYTRACK_CAPTURE_RATE_PER_SECOND=10"]
@@ -134,24 +135,19 @@ class Receiver:
                     if not failing:
                         receiver.bodies.append(json.loads(body))
                         receiver.headers.append(dict(self.headers))
-                self.send_response(500 if failing else 200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                respond(self, 500 if failing else 200)
 
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self._server = LoopbackServer(Handler).start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        return f"{self._server.url}/hook"
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._server.close()
 
 
 def runs_of(db_url: str, schedule_id: str | None = None) -> list[ScheduleRunInfo]:
