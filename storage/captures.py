@@ -255,19 +255,33 @@ def find_reusable(session: Session, page_id: int, digest: str | None) -> Reusabl
     )
 
 
+def _settle(capture: Capture, state: str, *, reason: str | None, snapshot_id: int | None,
+            content_sha256: str | None, extraction: str | None, normalizer_version: str | None,
+            final_url: str | None, final_timestamp: str | None) -> None:
+    """Set every outcome field of a capture at once, so no field keeps a value from an earlier outcome."""
+    capture.state = state
+    capture.reason = reason
+    capture.snapshot_id = snapshot_id
+    capture.content_sha256 = content_sha256
+    capture.extraction = extraction
+    capture.normalizer_version = normalizer_version
+    capture.final_url = final_url
+    capture.final_timestamp = final_timestamp
+    capture.updated_at = utcnow()
+
+
 def mark_reused(session: Session, capture_id: int, source: Reusable) -> None:
     """Give a capture the outcome of an identical one: 'reused', or 'skipped' for the same reason."""
     capture = _capture(session, capture_id)
     skipped = source.state == "skipped"
-    capture.state = "skipped" if skipped else "reused"
-    capture.reason = source.reason if skipped else None
-    capture.snapshot_id = source.snapshot_id
-    capture.content_sha256 = None if skipped else source.content_sha256
-    capture.extraction = source.extraction
-    capture.normalizer_version = source.normalizer_version
-    capture.final_url = source.final_url
-    capture.final_timestamp = source.final_timestamp
-    capture.updated_at = utcnow()
+    _settle(capture, "skipped" if skipped else "reused",
+            reason=source.reason if skipped else None,
+            snapshot_id=source.snapshot_id,
+            content_sha256=None if skipped else source.content_sha256,
+            extraction=source.extraction,
+            normalizer_version=source.normalizer_version,
+            final_url=source.final_url,
+            final_timestamp=source.final_timestamp)
 
 
 def record_normalized(
@@ -303,15 +317,9 @@ def record_normalized(
             "words": len(comparable_body.split()),
         }
         insert_ignoring_conflicts(session, VersionText, [row], ["sha256"])
-    capture.state = "fetched"
-    capture.reason = None
-    capture.snapshot_id = snapshot_id
-    capture.content_sha256 = content_sha256
-    capture.extraction = extraction
-    capture.normalizer_version = normalizer_version
-    capture.final_url = final_url
-    capture.final_timestamp = final_timestamp
-    capture.updated_at = utcnow()
+    _settle(capture, "fetched", reason=None, snapshot_id=snapshot_id, content_sha256=content_sha256,
+            extraction=extraction, normalizer_version=normalizer_version, final_url=final_url,
+            final_timestamp=final_timestamp)
 
 
 def record_capture_outcome(
@@ -331,12 +339,5 @@ def record_capture_outcome(
         raise ValueError("a failed or skipped capture needs a reason")
     _check_timestamp(final_timestamp, "final_timestamp")
     capture = _capture(session, capture_id)
-    capture.state = state
-    capture.reason = str(reason)
-    capture.snapshot_id = snapshot_id
-    capture.final_url = final_url
-    capture.final_timestamp = final_timestamp
-    capture.content_sha256 = None
-    capture.extraction = None
-    capture.normalizer_version = None
-    capture.updated_at = utcnow()
+    _settle(capture, state, reason=str(reason), snapshot_id=snapshot_id, content_sha256=None, extraction=None,
+            normalizer_version=None, final_url=final_url, final_timestamp=final_timestamp)
