@@ -19,11 +19,13 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from scrapy import signals
 from scrapy.crawler import AsyncCrawlerRunner, Crawler, CrawlerProcess
 from scrapy.settings import Settings
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from twisted.internet.defer import Deferred, DeferredList
 
 import storage
 from crawler import runstats
@@ -39,6 +41,8 @@ from storage.scheduling import link_scheduled_run
 logger = logging.getLogger(__name__)
 
 SKIPPED_PREFIX = "skipped "
+# How often a stop requested while a crawl is starting checks whether its engine runs yet (stop_crawl).
+STOP_POLL_SECONDS = 0.05
 
 
 @dataclass
@@ -191,6 +195,39 @@ def _release_waiters_when_stopping(crawler: Crawler) -> None:
     crawler.signals.connect(stopped, signal=signals.engine_stopped, weak=False)
 
 
+async def stop_crawl(crawler: Crawler, finished: Callable[[], bool]) -> None:
+    """Gracefully stop a crawl -- also one that is still starting.
+
+    Scrapy's ``Crawler.stop_async()`` only stops an engine that already runs, yet it marks the crawler
+    as no longer crawling either way. A stop that arrives while the engine is starting (spider opened,
+    ``engine_started`` handlers running) therefore does nothing; when the spider later finishes, Scrapy
+    sees the crawler "already stopped" and never stops the engine, so the crawl never ends. Waiting
+    until the engine runs (or the crawl has ``finished()``) before asking closes that window.
+    """
+    from twisted.internet import reactor
+    from twisted.internet.task import deferLater
+
+    while not finished():
+        engine = crawler._engine  # Scrapy's own way to read it before the crawl has started
+        if engine is not None and engine.running:
+            if crawler.crawling:
+                await crawler.stop_async()
+            return
+        await maybe_deferred_to_future(deferLater(reactor, STOP_POLL_SECONDS, lambda: None))
+
+
+class _CrawlerProcess(CrawlerProcess):
+    """Scrapy's CrawlerProcess, with a graceful stop (first SIGINT/SIGTERM) that uses :func:`stop_crawl`.
+
+    With Scrapy's own, a signal during start-up stopped the reactor under a crawl that had not stopped,
+    and the run was recorded as if it had completed.
+    """
+
+    def stop(self) -> Deferred:
+        crawlers = list(self.crawlers)
+        return DeferredList([deferred_from_coro(stop_crawl(c, lambda c=c: c not in self.crawlers)) for c in crawlers])
+
+
 def _check_live(db: storage.Database, settings: Settings, plan: RunPlan) -> Any:
     from scheduler.live import check_live  # the live check lives with the scheduler; only needed when on
 
@@ -210,7 +247,7 @@ def run_crawl(db_url: str, *, archive: str | None = None, sites: Sequence[str] |
         interrupted = False
         try:
             with LeaseKeeper(db, plan.holder, plan.ttl):
-                process = CrawlerProcess(settings)
+                process = _CrawlerProcess(settings)
                 crawler = process.create_crawler(CapturesSpider)
                 _release_waiters_when_stopping(crawler)
                 process.crawl(crawler, pages=plan.plans)
@@ -248,6 +285,7 @@ class LoopCrawl:
         self.plan: RunPlan | None = None
         self.stopping = False
         self.closed = False
+        self._crawl_task: asyncio.Future[Any] | None = None
 
     async def run(self) -> CrawlResult:
         settings = self.runner.settings.copy()
@@ -261,7 +299,8 @@ class LoopCrawl:
             if not self.stopping:
                 self.crawler = Crawler(CapturesSpider, settings)
                 _release_waiters_when_stopping(self.crawler)
-                await self.runner.crawl(self.crawler, pages=plan.plans)
+                self._crawl_task = asyncio.ensure_future(self.runner.crawl(self.crawler, pages=plan.plans))
+                await self._crawl_task
                 if self.crawler.spider is None:
                     raise RuntimeError("the crawler failed to start (see the log)")
             if plan.live_page_ids and not self._interrupted():
@@ -295,7 +334,8 @@ class LoopCrawl:
         return self.stopping or (self.crawler is not None and _close_reason(self.crawler) == "shutdown")
 
     async def stop(self) -> None:
-        """Stop taking new captures; returns once the crawler has closed (run() then finishes)."""
+        """Stop taking new captures; returns once the crawler is stopping (run() then finishes)."""
         self.stopping = True
-        if self.crawler is not None and self.crawler.crawling:
-            await self.crawler.stop_async()
+        task = self._crawl_task
+        if task is not None and self.crawler is not None:  # else no crawl started: run() checks `stopping`
+            await stop_crawl(self.crawler, task.done)

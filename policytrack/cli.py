@@ -68,6 +68,9 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         f"{c.get('captures_new', 0)} new, {c.get('captures_fetched', 0)} fetched, "
         f"{c.get('versions_new', 0)} new versions, {c.get('changes_new', 0)} new changes"
     )
+    if result.status == "interrupted" and not result.errors:
+        print("policytrack: crawl interrupted (stopped by a signal); the next crawl resumes it", file=sys.stderr)
+        return EXIT_ERROR
     if not result.ok:
         first = result.errors[0] if result.errors else "see the log above"
         print(f"policytrack: crawl {result.status} with {len(result.errors)} error(s); first: {first}", file=sys.stderr)

@@ -10,6 +10,11 @@ A corpus document is::
 
     {body}
 
+A version first seen by a live check (fetched straight from the site, not from an archive) has no
+snapshot to point to. Until the archive has a capture of the same text, its document says so instead
+(:func:`live_header_line`), and its links point to the site itself; once the archive has one, the
+document is the corpus document of that archived capture.
+
 Readability runs over a DOM whose URL is the raw snapshot URL, so path-relative links in the body come
 out as ``https://web.archive.org/web/{timestamp}id_/...``: two byte-identical captures taken a day apart
 give bodies that differ only in that timestamp. Versions are therefore compared and stored in a
@@ -46,11 +51,27 @@ def header_line(site: str, original_url: str, timestamp: str) -> str:
     )
 
 
-def render_document(site: str, original_url: str, timestamp: str, title: str, body: str) -> str:
-    """The full corpus document for one capture. ``body`` may be exact or comparable form."""
-    body = from_comparable(body, timestamp)
-    title = from_comparable(title, timestamp)
-    return f"{header_line(site, original_url, timestamp)}\n\n# {title}\n\n{body}"
+def live_header_line(site: str, url: str, timestamp: str) -> str:
+    return (
+        f"> *The following text is extracted and transformed from the {site} privacy policy that was "
+        f"fetched live from <{url}> on {archived_date(timestamp)}. The archive has no snapshot of this "
+        f"text yet.*"
+    )
+
+
+def render_document(site: str, original_url: str, timestamp: str, title: str, body: str, *,
+                    live: bool = False) -> str:
+    """The full corpus document for one capture. ``body`` may be exact or comparable form.
+
+    ``live``: the capture was fetched from the site itself at ``timestamp`` (see the module docstring).
+    """
+    if live:
+        header = live_header_line(site, original_url, timestamp)
+        body, title = from_comparable(body, None), from_comparable(title, None)
+    else:
+        header = header_line(site, original_url, timestamp)
+        body, title = from_comparable(body, timestamp), from_comparable(title, timestamp)
+    return f"{header}\n\n# {title}\n\n{body}"
 
 
 def _prefix(timestamp: str) -> str:
@@ -62,9 +83,12 @@ def to_comparable(text: str, timestamp: str) -> str:
     return text.replace(_prefix(timestamp), _prefix(TIMESTAMP_SENTINEL))
 
 
-def from_comparable(text: str, timestamp: str) -> str:
-    """Inverse of :func:`to_comparable` for the capture the text is shown for."""
-    return text.replace(_prefix(TIMESTAMP_SENTINEL), _prefix(timestamp))
+def from_comparable(text: str, timestamp: str | None) -> str:
+    """Inverse of :func:`to_comparable` for the capture the text is shown for.
+
+    ``None``: a live capture, which has no snapshot: its links point to the original URLs instead.
+    """
+    return text.replace(_prefix(TIMESTAMP_SENTINEL), _prefix(timestamp) if timestamp is not None else "")
 
 
 def content_sha256(title: str, comparable_body: str) -> str:

@@ -260,7 +260,7 @@ class SchedulerService:
             logger.error("still waiting: %s", stack.getvalue())
         for crawl in self.active:
             crawler = getattr(crawl, "crawler", None)
-            engine = getattr(crawler, "engine", None)
+            engine = getattr(crawler, "_engine", None)  # None until the crawl starts (Scrapy's own spelling)
             if engine is None:
                 continue
             from scrapy.utils.engine import get_engine_status

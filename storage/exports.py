@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from policytrack.document import from_comparable, render_document, snapshot_url
 from storage.models import Capture, Page, Site, Snapshot, Version, VersionText
+from storage.live import rendered_for
 from storage.queries import _site
 from storage.types import decompress
 
@@ -42,13 +43,15 @@ class ExportedVersion:
     title: str
     body: str
     document: str
+    source: str = "archive"  # how the version was first seen: "archive", or "live" (fetched from the site)
+    snapshot: str | None = None  # the archived snapshot the document is rendered for (None: live, none yet)
 
     def metadata(self) -> dict[str, Any]:
         """Everything but the text, for commit messages and JSON lines."""
         return {
             "version_id": self.version_id, "site": self.site, "page_url": self.page_url,
             "original_url": self.original_url, "timestamp": self.timestamp,
-            "snapshot_url": snapshot_url(self.timestamp, self.original_url), "first_seen": self.first_seen,
+            "source": self.source, "snapshot_url": self.snapshot, "first_seen": self.first_seen,
             "last_seen": self.last_seen, "capture_count": self.capture_count, "sha256": self.sha256,
             "extraction": self.extraction, "normalizer_version": self.normalizer_version, "chars": self.chars,
             "words": self.words,
@@ -84,7 +87,8 @@ def load_versions(session: Session, version_ids: Sequence[int]) -> Iterator[Expo
                 select(
                     Version.id, Version.page_id, Version.first_seen, Version.last_seen, Version.capture_count,
                     Version.content_sha256, Version.extraction, Version.normalizer_version, Site.hostname,
-                    Page.url.label("page_url"), Capture.original_url, Capture.timestamp, VersionText.title,
+                    Page.url.label("page_url"), Version.first_capture_id, Capture.original_url, Capture.timestamp,
+                    VersionText.title,
                     VersionText.body, VersionText.compression, VersionText.chars, VersionText.words,
                 )
                 .join(Page, Page.id == Version.page_id)
@@ -94,19 +98,24 @@ def load_versions(session: Session, version_ids: Sequence[int]) -> Iterator[Expo
                 .where(Version.id.in_(ids))
             )
         }
+        shown = rendered_for(session, {row.first_capture_id: (row.original_url, row.timestamp) for row in rows.values()})
         for vid in ids:
             row = rows.get(vid)
             if row is None:  # deleted by a concurrent rebuild since version_order was read
                 continue
             body = decompress(row.body, row.compression).decode("utf-8")
+            rendered = shown[row.first_capture_id]
+            at = rendered.snapshot_timestamp
             yield ExportedVersion(
                 version_id=row.id, site=row.hostname, page_id=row.page_id, page_url=row.page_url,
                 is_first_page=row.page_id in firsts, original_url=row.original_url, timestamp=row.timestamp,
                 first_seen=row.first_seen, last_seen=row.last_seen, capture_count=row.capture_count,
                 sha256=row.content_sha256, extraction=row.extraction, normalizer_version=row.normalizer_version,
-                chars=row.chars, words=row.words, title=from_comparable(row.title, row.timestamp),
-                body=from_comparable(body, row.timestamp),
-                document=render_document(row.hostname, row.original_url, row.timestamp, row.title, body),
+                chars=row.chars, words=row.words, title=from_comparable(row.title, at),
+                body=from_comparable(body, at),
+                document=render_document(row.hostname, rendered.original_url, rendered.timestamp, row.title, body,
+                                         live=rendered.live),
+                source=rendered.source, snapshot=snapshot_url(at, rendered.original_url) if at else None,
             )
 
 

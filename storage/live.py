@@ -159,6 +159,44 @@ def match_live_captures(session: Session, page_id: int) -> int:
     return matched
 
 
+@dataclass(frozen=True)
+class RenderedFor:
+    """The capture a version's document is rendered for (see :mod:`policytrack.document`).
+
+    A version first seen by an archive capture is rendered for that capture. One first seen live is
+    rendered for the archive's capture of the same text once there is one (``source`` stays "live": that
+    is how it was first seen), and as a live fetch (``live``) until then.
+    """
+
+    source: str  # "archive" or "live": how the version was first seen
+    original_url: str
+    timestamp: str
+    live: bool  # rendered as a live fetch: no archived snapshot of this text yet
+
+    @property
+    def snapshot_timestamp(self) -> str | None:
+        return None if self.live else self.timestamp
+
+
+def rendered_for(session: Session, captures: dict[int, tuple[str, str]]) -> dict[int, RenderedFor]:
+    """For each capture id -> (original URL, timestamp): what its version's document is rendered for."""
+    result = {cid: RenderedFor("archive", url, ts, False) for cid, (url, ts) in captures.items()}
+    if not captures:
+        return result
+    matched = Capture.__table__.alias("matched")
+    rows = session.execute(
+        select(LiveCapture.capture_id, matched.c.original_url, matched.c.timestamp)
+        .outerjoin(matched, matched.c.id == LiveCapture.matched_capture_id)
+        .where(LiveCapture.capture_id.in_(list(captures)))
+    )
+    for cid, url, timestamp in rows:
+        if timestamp is not None:
+            result[cid] = RenderedFor("live", url, timestamp, False)
+        else:
+            result[cid] = RenderedFor("live", *captures[cid], True)
+    return result
+
+
 def live_captures(session: Session, page_id: int) -> list[LiveCaptureInfo]:
     """The live captures of a page, in time order, with the archive capture each was matched to."""
     matched = Capture.__table__.alias("matched")

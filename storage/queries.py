@@ -66,6 +66,7 @@ class VersionDocument:
     document: str
     extraction: str
     sha256: str
+    source: str = "archive"  # how the version was first seen: "archive", or "live" (fetched from the site)
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,10 @@ def _version_at(session: Session, site: Site, page: Page, when: date | datetime 
 
 
 def _document(session: Session, version: Version, site: Site, page: Page) -> VersionDocument:
+    from storage.live import rendered_for
+
     capture = session.get_one(Capture, version.first_capture_id)
+    shown = rendered_for(session, {capture.id: (capture.original_url, capture.timestamp)})[capture.id]
     text = version.text
     body = decompress(text.body, text.compression).decode("utf-8")
     return VersionDocument(
@@ -178,11 +182,13 @@ def _document(session: Session, version: Version, site: Site, page: Page) -> Ver
         timestamp=capture.timestamp,
         first_seen=version.first_seen,
         last_seen=version.last_seen,
-        title=from_comparable(text.title, capture.timestamp),
-        body=from_comparable(body, capture.timestamp),
-        document=render_document(site.hostname, capture.original_url, capture.timestamp, text.title, body),
+        title=from_comparable(text.title, shown.snapshot_timestamp),
+        body=from_comparable(body, shown.snapshot_timestamp),
+        document=render_document(site.hostname, shown.original_url, shown.timestamp, text.title, body,
+                                 live=shown.live),
         extraction=version.extraction,
         sha256=version.content_sha256,
+        source=shown.source,
     )
 
 

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 import storage
+from policytrack.document import header_line, live_header_line
 from policytrack.localarchive import WarcCapture
 from storage.live import live_captures
 from storage.models import Change
@@ -175,6 +176,11 @@ def test_live_checks_see_a_change_the_day_it_happens_and_the_archive_confirms_it
             [seen_live] = live_captures(session, page_id)
         assert [v.first_seen for v in versions] == ["20100101000000", seen_live.timestamp]
         assert seen_live.matched_capture_id is None  # the archive has not seen the new text yet
+        # Shown as what it is: a live fetch, with no archived snapshot to point to yet.
+        shown = run_cli("show", SITE, "--json", db=db_url).json()
+        assert shown["source"] == "live" and shown["timestamp"] == seen_live.timestamp
+        assert shown["document"].startswith(live_header_line(SITE, live.url, seen_live.timestamp) + "\n\n# ")
+        assert "web.archive.org" not in shown["document"] and "Version B: cookies." in shown["document"]
         assert run_cli_ok("announce", db=db_url).startswith("announcements: 1 delivered")
         [announced] = receiver.bodies
         assert announced["to_version"]["source"] == "live" and announced["to_version"]["url"] == live.url
@@ -190,6 +196,10 @@ def test_live_checks_see_a_change_the_day_it_happens_and_the_archive_confirms_it
         assert [(v.first_seen, v.last_seen) for v in versions][1][0] == seen_live.timestamp
         assert len(versions) == 2 and versions[1].last_seen >= later
         assert matched.matched_timestamp == later
+        # Now the document is the corpus document of the archive's capture; it was still first seen live.
+        shown = run_cli("show", SITE, "--json", db=db_url).json()
+        assert shown["source"] == "live" and shown["first_seen"] == seen_live.timestamp
+        assert shown["document"].startswith(header_line(SITE, live.url, later) + "\n\n# ")
 
         # The live page changes: the next run has the new version and announces it at once.
         live.body = page(SITE, text_c, 100)

@@ -20,7 +20,7 @@ from policytrack.localarchive import WarcCapture
 from storage import leases
 from storage.leases import Holder
 from storage.models import Capture, Lease, Snapshot
-from tests.clihelp import crawl, run_cli
+from tests.clihelp import FAST, crawl, run_cli
 from tests.test_scheduler_support import (
     SLOW_CAPTURES,
     SchedulerProcess,
@@ -37,6 +37,10 @@ SITE = "acme.example"
 URL = f"https://{SITE}/privacy"
 SMALL = [WarcCapture(URL, "20100101000000", page(SITE, "Version A.", 1)),
          WarcCapture(URL, "20110101000000", page(SITE, "Version B.", 2))]
+
+
+# Holds each crawl's engine in its start-up for a few seconds (tests/slowstart.py), announced in the log.
+HOLD_ENGINE_START = ["-s", 'EXTENSIONS={"tests.slowstart.HoldEngineStart": 0}']
 
 
 def finished(db_url: str, schedule_id: str) -> list:
@@ -251,6 +255,61 @@ def test_stopping_mid_run_loses_nothing_and_the_next_start_completes_the_work(ar
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(Lease)) == 0
     database.dispose()
+
+
+def test_a_stop_while_a_crawl_is_starting_stops_it_once_it_runs(archive_factory, db_url, tmp_path):
+    """SIGTERM while Scrapy's engine is starting (spider open, engine not yet running).
+
+    Scrapy's own ``Crawler.stop_async()`` does nothing to an engine that is not running yet, but marks
+    the crawler stopped; when the spider then finished, nothing stopped the engine and the crawl hung
+    until the scheduler gave up on it. The stop must take effect as soon as the engine runs.
+    """
+    sites = ["one.example", "two.example"]
+    archive = archive_factory(many_captures(sites, per_site=24))
+    for site in sites:
+        run_cli_ok("add", site, f"https://{site}/privacy", db=db_url)
+    run_cli_ok("schedule", "add", "--all", "--every", "1h", "--now", db=db_url)
+    with SchedulerProcess(db_url, archive, tmp_path / "scheduler.log", *HOLD_ENGINE_START, *SLOW_CAPTURES) as scheduler:
+        scheduler.wait_started()
+        wait_until(lambda: "engine starting: held" in scheduler.log(), 60, interval=0.05,
+                   what="the crawl's engine to be starting")
+        assert scheduler.stop() == 0
+        log = scheduler.log()
+    assert "did not stop" not in log and "abandoned" not in log, log[-3000:]
+    [run] = all_runs(db_url)
+    assert run.status == "interrupted" and run.finished_at is not None, run
+    assert not any("abandoned" in error for error in run.errors), run.errors
+    assert any(len(history_of(db_url, site)) < 3 for site in sites)  # stopped, not crawled to the end
+
+
+def test_a_cron_crawl_stopped_while_starting_is_recorded_interrupted_not_succeeded(archive_factory, db_url,
+                                                                                      tmp_path):
+    """The same window for ``policytrack crawl``: Scrapy's graceful stop used to stop the reactor at
+    once, under a crawl that had not stopped, and the run was recorded as succeeded."""
+    sites = ["one.example", "two.example"]
+    archive = archive_factory(many_captures(sites, per_site=24))
+    for site in sites:
+        run_cli_ok("add", site, f"https://{site}/privacy", db=db_url)
+    log_path = tmp_path / "crawl.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "policytrack.cli", "crawl", "--db", db_url, "--archive", archive,
+                                 *FAST, *HOLD_ENGINE_START], stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_until(lambda: "engine starting: held" in log_path.read_text(), 60, interval=0.05,
+                       what="the crawl's engine to be starting")
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    output = log_path.read_text()
+    assert code == 1, output[-3000:]
+    assert "policytrack: crawl interrupted (stopped by a signal); the next crawl resumes it" in output
+    [run] = all_runs(db_url)
+    assert run.status == "interrupted" and run.finished_at is not None, run
+    assert any(len(history_of(db_url, site)) < 3 for site in sites)  # it did stop
+    assert crawl(db_url, archive).code == 0  # and the next crawl completes the work
+    assert all(len(history_of(db_url, site)) == 3 for site in sites)
 
 
 def test_scheduler_help_is_available_without_a_database(tmp_path):

@@ -46,8 +46,8 @@ _DOCUMENT_FIELDS = {
     "id": "version id",
     "site": "hostname",
     "page_url": "the tracked page",
-    "original_url": "URL of the capture the document is rendered for",
-    "timestamp": "that capture's 14-digit timestamp (the version's first capture)",
+    "original_url": "URL of the version's first capture",
+    "timestamp": "that capture's 14-digit timestamp",
     "first_seen": "first capture with this text",
     "last_seen": "last capture with this text",
     "title": "document title",
@@ -55,6 +55,8 @@ _DOCUMENT_FIELDS = {
     "document": "the complete corpus document (header, title, body)",
     "extraction": "readability, fallback or pdf",
     "sha256": "content hash",
+    "source": "how the version was first seen: archive, or live (a live check; its document names the "
+              "archive's capture of the same text once there is one)",
 }
 _MENTION = "{version_id, page_url, first_seen, last_seen}"
 JSON_FIELDS: dict[str, dict[str, str]] = {
