@@ -31,6 +31,16 @@ class CaptureListing:
 
 
 @dataclass
+class ListingOutcome:
+    """How the listing of one page's captures ended: ``listed`` (the whole CDX listing is in),
+    ``blocked`` (the archive refuses: robots.txt, an exclusion) or ``failed`` (it could not answer)."""
+
+    page_id: int
+    state: str
+    reason: str | None = None
+
+
+@dataclass
 class FetchedCapture:
     """The raw bytes of one capture, as replayed in ``id_`` mode (after following archived redirects)."""
 

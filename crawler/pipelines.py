@@ -27,7 +27,7 @@ from crawler import runstats
 from crawler.results import results_for
 from crawler.soft404 import looks_like_soft_404
 from crawler.bisect import NO_TEXT
-from crawler.items import CaptureListing, CaptureOutcome, FetchedCapture, InferredCaptures
+from crawler.items import CaptureListing, CaptureOutcome, FetchedCapture, InferredCaptures, ListingOutcome
 from crawler.normalizer import CaptureMeta, Normalizer
 from policytrack.errors import NotNormalizable
 
@@ -88,6 +88,9 @@ class StoragePipeline:
             return self._store_fetched(item)
         elif isinstance(item, CaptureOutcome):
             return self._store_outcome(item)
+        elif isinstance(item, ListingOutcome):
+            with self.write_lock, self.db.session(immediate=True) as session:
+                storage.record_listing(session, item.page_id, item.state, item.reason, self.run_id)
         elif isinstance(item, InferredCaptures):
             with self.write_lock, self.db.session(immediate=True) as session:
                 storage.record_captures(session, item.page_id, item.records, self.run_id)
@@ -152,13 +155,7 @@ class StoragePipeline:
     def _finish_page(self, page_id: int) -> None:
         """Resolve captures that share an already-fetched payload, then rebuild the page's versions."""
         with self.write_lock, self.db.session(immediate=True) as session:
-            reused = 0
-            for todo in storage.captures_to_process(session, page_id):
-                redirect = todo.status is not None and 300 <= todo.status < 400
-                source = storage.find_reusable(session, page_id, todo.digest) if todo.digest and not redirect else None
-                if source is not None:
-                    storage.mark_reused(session, todo.capture_id, source)
-                    reused += 1
+            reused = storage.reuse_fetched_digests(session, page_id)
             result = storage.rebuild_versions(session, page_id, self.run_id)
         runstats.inc(self.stats, "captures_reused", reused)
         runstats.inc(self.stats, "versions_new", result.versions_new)

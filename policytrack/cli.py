@@ -47,8 +47,13 @@ def cmd_sites(args: argparse.Namespace) -> int:
     if not sites:
         print("no sites tracked yet: policytrack add SITE URL")
     for s in sites:
-        span = f"{fmt_ts(s.first_capture)[:10]} .. {fmt_ts(s.last_capture)[:10]}" if s.first_capture else "not crawled yet"
+        if s.first_capture:
+            span = f"{fmt_ts(s.first_capture)[:10]} .. {fmt_ts(s.last_capture)[:10]}"
+        else:
+            span = "not crawled yet" if all(state == "never" for state in s.listing.values()) else "no captures"
         print(f"{s.hostname}\t{s.versions} versions\t{s.captures} captures\t{span}\t{' '.join(s.urls)}")
+        for note in s.notes:
+            print(f"  {note}")
     return EXIT_OK
 
 

@@ -38,6 +38,9 @@ from storage.stats import VersionStats, sites_stats, version_stats
 from storage.announcements import ChangeAnnouncement, ChannelInfo, change_announcement, recent_changes
 from storage.summary import ChangeSummary, summarize
 from storage.repository import (
+    ListingInfo,
+    page_listings,
+    record_listing,
     CaptureTodo,
     CdxRow,
     FetchState,
@@ -54,6 +57,7 @@ from storage.repository import (
     load_text,
     mark_announced,
     mark_reused,
+    reuse_fetched_digests,
     normalize_hostname,
     pages_for,
     rebuild_versions,
@@ -66,6 +70,7 @@ from storage.repository import (
 )
 
 __all__ = [
+    "ListingInfo", "page_listings", "record_listing",
     "ChangeEntry", "list_changes", "site_version", "SearchHit", "catch_up", "search_versions",
     "VersionStats", "sites_stats", "version_stats",
     "ChangeAnnouncement", "ChannelInfo", "change_announcement", "recent_changes", "ChangeSummary", "summarize",
@@ -75,6 +80,6 @@ __all__ = [
     "list_runs", "list_sites", "site_history", "version_at", "version_by_id", "version_pair",
     "CaptureTodo", "CdxRow", "FetchState", "PageRef", "RebuildResult", "Reusable", "add_site", "capture_id",
     "captures_to_process", "fetch_state", "find_reusable", "finish_run", "load_snapshot", "load_text", "mark_announced",
-    "mark_reused", "normalize_hostname", "pages_for", "rebuild_versions", "record_capture_outcome",
+    "mark_reused", "reuse_fetched_digests", "normalize_hostname", "pages_for", "rebuild_versions", "record_capture_outcome",
     "record_captures", "record_inferred", "record_normalized", "start_run", "store_snapshot",
 ]

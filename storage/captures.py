@@ -284,6 +284,23 @@ def mark_reused(session: Session, capture_id: int, source: Reusable) -> None:
             final_timestamp=source.final_timestamp)
 
 
+def reuse_fetched_digests(session: Session, page_id: int) -> int:
+    """Settle every open capture of a page whose payload digest was already fetched for it; returns how many.
+
+    Such a capture takes the stored outcome of its twin (:func:`mark_reused`) instead of being fetched.
+    Redirect captures are left alone: identical 301s of one server lead to different places.
+    """
+    reused = 0
+    for todo in captures_to_process(session, page_id):
+        if not todo.digest or (todo.status is not None and 300 <= todo.status < 400):
+            continue
+        source = find_reusable(session, page_id, todo.digest)
+        if source is not None:
+            mark_reused(session, todo.capture_id, source)
+            reused += 1
+    return reused
+
+
 def record_normalized(
     session: Session,
     capture_id: int,

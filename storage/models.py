@@ -42,6 +42,8 @@ NAMING_CONVENTION = {
 CAPTURE_STATES = ("pending", "fetched", "reused", "inferred", "failed", "skipped")
 RUN_STATUSES = ("running", "succeeded", "failed", "interrupted")
 RUN_TRIGGERS = ("manual", "schedule")
+# What the archive said the last time a page's captures were listed (storage.sites.record_listing).
+LISTING_STATES = ("listed", "blocked", "failed")
 RUN_COUNTS = (
     "captures_seen",
     "captures_new",
@@ -356,6 +358,25 @@ class Delivery(Base):
     last_error: Mapped[Optional[str]] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[Optional[datetime]]
+
+
+class PageListing(Base):
+    """What the archive answered the last time this page's captures were listed (CDX), and since when.
+
+    Without it a page the archive refuses to list (robots.txt, an exclusion request) or could not list
+    would look "not crawled yet" to every query; with it they can say "blocked by the archive since ...".
+    ``since``: when the page entered this state (kept while the state stays the same, the reason may vary).
+    """
+
+    __tablename__ = "page_listings"
+    __table_args__ = (CheckConstraint(_one_of("state", LISTING_STATES), name="state"),)
+
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[Optional[str]] = mapped_column(Text)
+    since: Mapped[datetime] = mapped_column(default=utcnow)
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    run_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
 
 
 # --- indexes for the research queries (storage.queries.list_changes, storage.search; migration 0002_search)

@@ -8,7 +8,7 @@ snapshot URLs); every document returned here is rendered back for the version's 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
 from sqlalchemy import func, select
@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session, aliased
 
 from policytrack.document import archived_date, from_comparable, render_document
 from policytrack.errors import NoVersion, UnknownSite
+from storage.live import rendered_for
 from storage.models import RUN_COUNTS, Capture, Change, CrawlRun, Page, Site, Version, VersionText
+from storage.sites import page_listings
 from storage.types import decompress
 
 
@@ -28,6 +30,8 @@ class SiteSummary:
     versions: int
     first_capture: str | None
     last_capture: str | None
+    listing: dict[str, str] = field(default_factory=dict)  # page URL -> listed | blocked | failed | never
+    notes: list[str] = field(default_factory=list)  # pages the archive blocks or could not list, and since when
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,9 @@ def _no_version(session: Session, site: Site, page: Page, when: date | datetime 
             f"the first capture with a document is from {archived_date(first)}"
         )
     captures = session.scalar(select(func.count()).select_from(Capture).where(Capture.page_id == page.id)) or 0
+    listing = page_listings(session, [page.id]).get(page.id)
+    if not captures and listing is not None and listing.describe():
+        return NoVersion(f"no version of {site.hostname} ({page.url}): {listing.describe()}")
     if captures:
         return NoVersion(
             f"no version of {site.hostname} ({page.url}) yet: {captures} captures recorded, none with a document"
@@ -168,8 +175,6 @@ def _version_at(session: Session, site: Site, page: Page, when: date | datetime 
 
 
 def _document(session: Session, version: Version, site: Site, page: Page) -> VersionDocument:
-    from storage.live import rendered_for
-
     capture = session.get_one(Capture, version.first_capture_id)
     shown = rendered_for(session, {capture.id: (capture.original_url, capture.timestamp)})[capture.id]
     text = version.text
@@ -198,8 +203,18 @@ def _document(session: Session, version: Version, site: Site, page: Page) -> Ver
 def list_sites(session: Session) -> list[SiteSummary]:
     """Every tracked site with its pages and capture/version counts, by hostname."""
     urls: dict[int, list[str]] = {}
-    for site_id, url in session.execute(select(Page.site_id, Page.url).order_by(Page.id)):
+    page_urls: dict[int, tuple[int, str]] = {}
+    for page_id, site_id, url in session.execute(select(Page.id, Page.site_id, Page.url).order_by(Page.id)):
         urls.setdefault(site_id, []).append(url)
+        page_urls[page_id] = (site_id, url)
+    listings = page_listings(session, list(page_urls))
+    listing: dict[int, dict[str, str]] = {}
+    notes: dict[int, list[str]] = {}
+    for page_id, (site_id, url) in page_urls.items():
+        info = listings.get(page_id)
+        listing.setdefault(site_id, {})[url] = info.state if info else "never"
+        if info is not None and info.describe():
+            notes.setdefault(site_id, []).append(f"{url}: {info.describe()}")
     capture_stats = {
         site_id: (count, first, last)
         for site_id, count, first, last in session.execute(
@@ -221,6 +236,7 @@ def list_sites(session: Session) -> list[SiteSummary]:
             SiteSummary(
                 hostname=hostname, urls=urls.get(site_id, []), captures=count,
                 versions=version_counts.get(site_id, 0), first_capture=first, last_capture=last,
+                listing=listing.get(site_id, {}), notes=notes.get(site_id, []),
             )
         )
     return summaries

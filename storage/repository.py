@@ -23,18 +23,31 @@ from storage.captures import (
     fetch_state,
     find_reusable,
     mark_reused,
+    reuse_fetched_digests,
     record_capture_outcome,
     record_captures,
     record_inferred,
     record_normalized,
 )
-from storage.sites import MAX_RUN_ERRORS, PageRef, add_site, finish_run, normalize_hostname, pages_for, start_run
+from storage.sites import (
+    MAX_RUN_ERRORS,
+    ListingInfo,
+    PageRef,
+    add_site,
+    finish_run,
+    normalize_hostname,
+    page_listings,
+    pages_for,
+    record_listing,
+    start_run,
+)
 from storage.versions import RebuildResult, mark_announced, rebuild_versions
 
 __all__ = [
+    "ListingInfo", "page_listings", "record_listing",
     "INFERRED_REASON", "MAX_RUN_ERRORS", "NO_TEXT", "CaptureTodo", "CdxRow", "CdxRowLike", "FetchState",
     "PageRef", "RebuildResult", "Reusable", "add_site", "capture_id", "captures_to_process", "fetch_state",
-    "find_reusable", "finish_run", "load_snapshot", "load_text", "mark_announced", "mark_reused",
+    "find_reusable", "finish_run", "load_snapshot", "load_text", "mark_announced", "mark_reused", "reuse_fetched_digests",
     "normalize_hostname", "pages_for", "rebuild_versions", "record_capture_outcome", "record_captures",
     "record_inferred", "record_normalized", "start_run", "store_snapshot",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -15,7 +16,17 @@ from sqlalchemy.orm import Session
 
 from policytrack.errors import InvalidSite, UnknownSite
 from storage.inserts import insert_ignoring_conflicts
-from storage.models import MAX_URL_LENGTH, RUN_COUNTS, RUN_STATUSES, RUN_TRIGGERS, CrawlRun, Page, Site
+from storage.models import (
+    LISTING_STATES,
+    MAX_URL_LENGTH,
+    RUN_COUNTS,
+    RUN_STATUSES,
+    RUN_TRIGGERS,
+    CrawlRun,
+    Page,
+    PageListing,
+    Site,
+)
 from storage.types import utcnow
 
 MAX_RUN_ERRORS = 100
@@ -100,6 +111,52 @@ def pages_for(session: Session, hostnames: Sequence[str] | None = None) -> list[
                 raise UnknownSite(host)
         statement = statement.where(Site.hostname.in_(wanted))
     return [PageRef(page_id=pid, site=host, url=url) for pid, host, url in session.execute(statement)]
+
+
+@dataclass(frozen=True)
+class ListingInfo:
+    """What the archive answered the last time a page's captures were listed (see PageListing)."""
+
+    state: str  # listed | blocked | failed
+    reason: str | None
+    since: datetime
+    checked_at: datetime
+
+    def describe(self) -> str:
+        """``blocked by the archive since 2026-11-30: <reason>``; empty for a page listed normally."""
+        what = {"blocked": "blocked by the archive", "failed": "the archive could not list it"}.get(self.state)
+        if what is None:
+            return ""
+        return f"{what} since {self.since:%Y-%m-%d}" + (f": {self.reason}" if self.reason else "")
+
+
+def record_listing(session: Session, page_id: int, state: str, reason: str | None = None,
+                   run_id: int | None = None) -> None:
+    """Record what the archive answered to the listing of a page's captures; idempotent.
+
+    ``since`` moves only when the state changes: a page blocked for months says so.
+    """
+    if state not in LISTING_STATES:
+        raise ValueError(f"unknown listing state {state!r} (expected one of {', '.join(LISTING_STATES)})")
+    now = utcnow()
+    insert_ignoring_conflicts(session, PageListing, [{"page_id": page_id, "state": state, "reason": reason,
+                                                      "since": now, "checked_at": now, "run_id": run_id}],
+                              ["page_id"])
+    row = session.scalars(
+        select(PageListing).where(PageListing.page_id == page_id).execution_options(populate_existing=True)
+    ).one()
+    if row.state != state:
+        row.since = now
+    row.state, row.reason, row.checked_at, row.run_id = state, reason, now, run_id
+
+
+def page_listings(session: Session, page_ids: Sequence[int]) -> dict[int, ListingInfo]:
+    """The last listing outcome of each of these pages (pages never listed are absent)."""
+    rows = session.execute(
+        select(PageListing.page_id, PageListing.state, PageListing.reason, PageListing.since, PageListing.checked_at)
+        .where(PageListing.page_id.in_(list(page_ids)))
+    )
+    return {pid: ListingInfo(state, reason, since, checked) for pid, state, reason, since, checked in rows}
 
 
 # --- runs -------------------------------------------------------------------------------------------

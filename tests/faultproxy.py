@@ -83,6 +83,11 @@ class FaultProxy:
             self.faults.append(fault)
         return fault
 
+    def clear(self) -> None:
+        """No more faults: answer everything as the archive does."""
+        with self._lock:
+            self.faults.clear()
+
     # --- observations ----------------------------------------------------------------------------
     def count(self, kind: str | None = None, status: int | None = None) -> int:
         return len([h for h in self.hits if (kind is None or h.kind == kind) and (status is None or h.status == status)])

@@ -160,6 +160,23 @@ def test_blocked_url_is_recorded_and_other_sites_continue(proxied, db_url):
     assert any("acme.example" in e and "blocked by the archive" in e for e in run["errors"])
     assert history(db_url) == []
     assert [v["first_seen"] for v in history(db_url, "other.example")] == ["20150101000000"]
+    # The page says so itself, not "crawl it first": in `sites` and when asked for its text.
+    sites = {s["hostname"]: s for s in run_cli("sites", "--json", db=db_url).json()}
+    assert sites[SITE]["listing"] == {"https://acme.example/privacy": "blocked"}
+    assert sites["other.example"]["listing"] == {other_url: "listed"} and sites["other.example"]["notes"] == []
+    [note] = sites[SITE]["notes"]
+    assert note.startswith("https://acme.example/privacy: blocked by the archive since ") and "403" in note
+    shown = run_cli("show", SITE, db=db_url)
+    assert shown.code == 1 and "blocked by the archive since" in shown.err and "crawl it first" not in shown.err
+    listed = run_cli("sites", db=db_url).out
+    assert f"{SITE}\t0 versions\t0 captures\tno captures\t" in listed and "  https://acme.example/privacy: blocked" in listed
+
+    # Once the archive lists the page again, it is crawled like any other and the note goes.
+    proxy.clear()
+    assert polite_crawl(db_url, archive).code == 0
+    assert [(v["first_seen"], v["last_seen"]) for v in history(db_url)] == EXPECTED
+    sites = {s["hostname"]: s for s in run_cli("sites", "--json", db=db_url).json()}
+    assert sites[SITE]["listing"] == {"https://acme.example/privacy": "listed"} and sites[SITE]["notes"] == []
 
 
 def test_redirect_loop_is_recorded_and_makes_no_version(proxied, db_url):

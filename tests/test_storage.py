@@ -32,11 +32,14 @@ from storage import (
     list_sites,
     load_snapshot,
     mark_reused,
+    page_listings,
     pages_for,
     record_capture_outcome,
     record_captures,
     record_inferred,
+    record_listing,
     record_normalized,
+    reuse_fetched_digests,
     start_run,
     store_snapshot,
 )
@@ -137,6 +140,32 @@ def test_runs_record_counts_and_keep_only_the_first_errors(db):
     assert info.counts["errors_count"] == 250 and info.counts["pages_failed"] == 1
     assert len(info.errors) == 100 and info.errors[0] == "error 0" and "151 more" in info.errors[-1]
     assert info.started_at.tzinfo is not None and info.finished_at >= info.started_at
+
+
+def test_page_listing_keeps_since_while_the_state_holds_and_says_what_it_means(db):
+    with db.session() as s:
+        page = add_site(s, "example.com", "https://example.com/privacy")
+        other = add_site(s, "other.example", "https://other.example/privacy")
+        record_listing(s, page.page_id, "blocked", "HTTP 403 (RobotAccessControlException)")
+    with db.session() as s:
+        first = page_listings(s, [page.page_id, other.page_id])
+    assert list(first) == [page.page_id]  # never listed: absent
+    with db.session() as s:  # blocked again: same state, so the same `since`; a later check
+        record_listing(s, page.page_id, "blocked", "HTTP 403 (AdministrativeAccessControlException)")
+        again = page_listings(s, [page.page_id])[page.page_id]
+    assert again.since == first[page.page_id].since and again.checked_at >= first[page.page_id].checked_at
+    assert again.describe() == (f"blocked by the archive since {again.since:%Y-%m-%d}: "
+                                "HTTP 403 (AdministrativeAccessControlException)")
+    with db.session() as s:  # listed: a new state, a new `since`, nothing to say
+        record_listing(s, page.page_id, "listed")
+        listed = page_listings(s, [page.page_id])[page.page_id]
+        summary = {site.hostname: site for site in list_sites(s)}
+    assert listed.state == "listed" and listed.since >= again.checked_at and listed.describe() == ""
+    assert summary["example.com"].listing == {"https://example.com/privacy": "listed"}
+    assert summary["other.example"].listing == {"https://other.example/privacy": "never"}
+    with pytest.raises(ValueError, match="unknown listing state 'gone'"):
+        with db.session() as s:
+            record_listing(s, page.page_id, "gone")
 
 
 def test_runs_reject_unknown_statuses_counts_and_triggers(db):
@@ -348,6 +377,33 @@ def test_reuse_copies_outcomes_within_the_same_page_only(db):
         copied_skip = s.get(Capture, ids["20200104000000"])
         assert (copied_skip.state, copied_skip.reason, copied_skip.content_sha256) == ("skipped", "empty-body", None)
         assert captures_to_process(s, page.page_id) == []
+
+
+def test_reuse_fetched_digests_settles_twins_but_never_redirects(db):
+    with db.session() as s:
+        page = add_site(s, "example.com", URL)
+        record_captures(s, page.page_id, [row("20200101000000", "D1"), row("20200102000000", "D1"),
+                                          row("20200103000000", "R1", 301), row("20200104000000", "R1", 301),
+                                          row("20200105000000", "D9"), row("20200106000000", None)], None)
+    with db.session() as s:
+        ids = {c.timestamp: c.id for c in s.scalars(select(Capture).where(Capture.page_id == page.page_id))}
+        sha = normalize(s, ids["20200101000000"], "T", "body")
+        record_capture_outcome(s, ids["20200103000000"], state="skipped", reason="redirect-loop")
+    with db.session() as s:
+        assert reuse_fetched_digests(s, page.page_id) == 1
+        assert reuse_fetched_digests(s, page.page_id) == 0  # idempotent
+    with db.session() as s:
+        states = {c.timestamp: (c.state, c.content_sha256) for c in
+                  s.scalars(select(Capture).where(Capture.page_id == page.page_id))}
+    assert states["20200102000000"] == ("reused", sha)
+    # Identical 301s lead to different places: the second one stays open, as do captures with no twin.
+    assert [t.timestamp for t in captures_to_process_of(db, page.page_id)] == [
+        "20200104000000", "20200105000000", "20200106000000"]
+
+
+def captures_to_process_of(db, page_id: int) -> list:
+    with db.session() as s:
+        return captures_to_process(s, page_id)
 
 
 # --- time -------------------------------------------------------------------------------------------

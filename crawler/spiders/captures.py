@@ -31,7 +31,14 @@ from crawler import runstats
 from crawler.archive import Archive
 from crawler.cdx import CdxRecord, parse_cdx, unique_records
 from crawler.bisect import Bisection
-from crawler.items import CaptureListing, CaptureOutcome, FetchedCapture, InferredCaptures, PagePlan
+from crawler.items import (
+    CaptureListing,
+    CaptureOutcome,
+    FetchedCapture,
+    InferredCaptures,
+    ListingOutcome,
+    PagePlan,
+)
 from crawler.results import results_for
 
 
@@ -75,7 +82,7 @@ class CapturesSpider(scrapy.Spider):
 
     async def parse_cdx(self, response: Response, plan: PagePlan) -> AsyncIterator[Any]:
         if response.status != 200:
-            self._cdx_refused(response, plan)
+            yield self._cdx_refused(response, plan)
             return
         page = parse_cdx(response.body)
         for error in page.errors:
@@ -92,6 +99,7 @@ class CapturesSpider(scrapy.Spider):
             yield self._cdx_request(plan, page.resume_key)
             return
         # The whole listing is known: decide what to fetch.
+        yield ListingOutcome(plan.page_id, "listed")
         listing = unique_records(self._listed.pop(plan.page_id, []))
         if self.exhaustive:
             for record in listing:
@@ -132,26 +140,29 @@ class CapturesSpider(scrapy.Spider):
             yield InferredCaptures(plan.page_id, [by_timestamp[ts] for ts in sorted(planner.inferred)],
                                    dict(planner.inferred))
 
-    def _cdx_refused(self, response: Response, plan: PagePlan) -> None:
+    def _cdx_refused(self, response: Response, plan: PagePlan) -> ListingOutcome:
         text = response.text[:500] if hasattr(response, "text") else ""
         if response.status == 403 and _BLOCKED.search(text):
             # robots.txt or an administrative exclusion: an outcome to record, not a failure of the run.
-            reason = f"{plan.site}: {plan.url} is blocked by the archive ({_BLOCKED.search(text).group(0)})"
+            why = _BLOCKED.search(text).group(0)
+            reason = f"{plan.site}: {plan.url} is blocked by the archive ({why})"
             runstats.inc(self.crawler.stats, "pages_blocked")
             self.logger.warning(reason)
             runstats.note_error(self.crawler.stats, reason)
-            return
+            return ListingOutcome(plan.page_id, "blocked", f"HTTP 403 ({why})")
         reason = f"{plan.site}: CDX query failed with HTTP {response.status} ({response.url})"
         runstats.note_error(self.crawler.stats, reason)
         runstats.inc(self.crawler.stats, "pages_failed")
         self.logger.error(reason)
+        return ListingOutcome(plan.page_id, "failed", f"HTTP {response.status}")
 
-    def cdx_failed(self, failure: Failure) -> None:
+    def cdx_failed(self, failure: Failure) -> Iterator[ListingOutcome]:
         plan: PagePlan = failure.request.cb_kwargs["plan"]
         message = f"{plan.site}: archive unreachable for CDX query {failure.request.url}: {failure.getErrorMessage()}"
         runstats.note_error(self.crawler.stats, message)
         runstats.inc(self.crawler.stats, "pages_failed")
         self.logger.error(message)
+        yield ListingOutcome(plan.page_id, "failed", f"unreachable: {failure.getErrorMessage()[:200]}")
 
     # --- captures --------------------------------------------------------------------------------
     def _capture_or_outcome(self, plan: PagePlan, record: CdxRecord) -> Iterator[Any]:
