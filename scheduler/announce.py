@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -52,6 +53,14 @@ class SendPolicy:
     max_backoff: float = 30.0
     max_attempts: int = DEFAULT_MAX_ATTEMPTS  # cycles before a delivery is given up
     sleep: Callable[[float], None] = time.sleep
+    # Asked between attempts and between deliveries: a stopping scheduler need not wait out retries and
+    # timeouts against a receiver that is down. An announcement cut short stays owed, its attempt uncounted.
+    stopping: Callable[[], bool] = lambda: False
+
+    @classmethod
+    def until(cls, stop: threading.Event, **kwargs: Any) -> "SendPolicy":
+        """A policy whose back-off waits end, and which gives up, as soon as ``stop`` is set."""
+        return cls(sleep=lambda seconds: stop.wait(seconds), stopping=stop.is_set, **kwargs)
 
 
 @dataclass
@@ -61,6 +70,7 @@ class AnnounceReport:
     changes_announced: int = 0
     feeds_written: int = 0
     busy: str | None = None  # another process was announcing (its description)
+    stopped: bool = False  # cut short by a stop: the rest stays owed for the next cycle
     errors: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
@@ -68,6 +78,8 @@ class AnnounceReport:
             return f"skipped: another process is announcing ({self.busy})"
         text = (f"{self.delivered} delivered, {self.failed} failed, {self.changes_announced} change(s) fully "
                 f"announced, {self.feeds_written} feed(s) written")
+        if self.stopped:
+            text += "; stopped early, the rest is announced next time"
         if self.errors:
             text += f"; first error: {self.errors[0]}"
         return text
@@ -156,6 +168,8 @@ def post_json(url: str, payload: dict[str, Any], policy: SendPolicy, headers: di
                 return error
         if attempt < policy.retries:
             policy.sleep(wait)
+            if policy.stopping():
+                return error
     return error
 
 
@@ -177,6 +191,8 @@ def send_apprise(channel: ChannelInfo, change: ChangeAnnouncement, policy: SendP
             return None
         if attempt < policy.retries:
             policy.sleep(min(policy.max_backoff, policy.backoff * 2 ** attempt))
+            if policy.stopping():
+                break
     return f"Apprise could not notify {channel.target.split('://', 1)[0]}:// (see the log)"
 
 
@@ -219,6 +235,9 @@ def announce_pending(db: storage.Database, policy: SendPolicy | None = None) -> 
                 pending = pending_announcements(session)
                 channels = {c.id: c for c in list_channels(session, PUSH_KINDS)}
             for item in pending:
+                if policy.stopping():
+                    report.stopped = True
+                    break
                 try:
                     with db.session() as session:
                         change = change_announcement(session, item.change_id)
@@ -229,6 +248,8 @@ def announce_pending(db: storage.Database, policy: SendPolicy | None = None) -> 
                     if channel is None:
                         continue
                     error = SENDERS[channel.kind](channel, change, policy)
+                    if error is not None and policy.stopping():
+                        break  # cut short: still owed, and this attempt does not count towards giving up
                     with db.session(immediate=True) as session:
                         record_delivery(session, change.change_id, channel_id, ok=error is None, error=error,
                                         max_attempts=policy.max_attempts)
@@ -237,6 +258,9 @@ def announce_pending(db: storage.Database, policy: SendPolicy | None = None) -> 
                     else:
                         report.failed += 1
                         report.errors.append(f"change {change.change_id} on {channel.kind} channel {channel_id}: {error}")
+                if policy.stopping():
+                    report.stopped = True
+                    break
                 with db.session(immediate=True) as session:
                     report.changes_announced += int(finish_announcement(session, change.change_id))
             write_feeds(db, report)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import threading
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
@@ -67,6 +68,8 @@ class SchedulerService:
         self._announce_lock: asyncio.Lock | None = None
         self._crawl_lock: asyncio.Lock | None = None
         self._announcing: asyncio.Future[Any] | None = None
+        # Set on shutdown: an announcement cycle in its worker thread gives up its retries and back-offs.
+        self._stop_announcing = threading.Event()
 
     # --- process ---------------------------------------------------------------------------------
     def run(self) -> int:
@@ -214,14 +217,15 @@ class SchedulerService:
 
     async def _after_run(self) -> None:
         """Announce new changes and rewrite feed files; one cycle at a time in this process."""
-        from scheduler.announce import announce_pending
+        from scheduler.announce import SendPolicy, announce_pending
 
         assert self._announce_lock is not None
         async with self._announce_lock:
             if self.stopping:
                 return
             loop = asyncio.get_running_loop()
-            self._announcing = loop.run_in_executor(None, announce_pending, self.db)
+            policy = SendPolicy.until(self._stop_announcing)
+            self._announcing = loop.run_in_executor(None, announce_pending, self.db, policy)
             try:
                 report = await self._announcing
             except Exception:
@@ -273,6 +277,7 @@ class SchedulerService:
         from twisted.internet import reactor
 
         try:
+            self._stop_announcing.set()
             self.scheduler.pause()
             if self._poll.running:
                 self._poll.stop()

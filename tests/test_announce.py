@@ -15,7 +15,7 @@ import storage
 from policytrack.document import header_line, live_header_line
 from policytrack.localarchive import WarcCapture
 from storage.live import live_captures
-from storage.models import Change
+from storage.models import Change, Delivery
 from tests.clihelp import crawl, run_cli
 from tests.loopback import LoopbackServer, respond
 from tests.test_scheduler_support import Receiver, SchedulerProcess, page, run_cli_ok, runs_of, wait_until
@@ -97,6 +97,35 @@ def test_a_failing_webhook_keeps_the_change_owed_and_announce_fails_for_cron(arc
     assert run_cli_ok("notify", "remove", str(listed[0]["id"]), db=db_url).startswith("removed channel")
     assert run_cli_ok("announce", db=db_url).startswith("announcements: 0 delivered, 0 failed, 1 change(s)")
     assert changes(db_url)[0].announced_at is not None
+
+
+def test_a_stopping_scheduler_does_not_wait_out_a_failing_webhook_and_owes_what_it_cut_short(
+        archive_factory, db_url, tmp_path, receiver):
+    receiver.fail_first = 10**6  # down: every POST gets a 500, retried with back-off
+    archive = archive_factory(HISTORY)
+    run_cli_ok("add", SITE, URL, db=db_url)
+    run_cli_ok("notify", "add", "webhook", receiver.url, db=db_url)
+    run_cli_ok("schedule", "add", SITE, "--every", "1h", "--now", db=db_url)
+    with SchedulerProcess(db_url, archive, tmp_path / "scheduler.log") as scheduler:
+        scheduler.wait_started()
+        wait_until(lambda: receiver.attempts >= 1, 90, interval=0.05, what="a first delivery attempt")
+        assert scheduler.stop() == 0
+        log = scheduler.log()
+    assert "did not stop" not in log, log[-3000:]
+    assert receiver.attempts < 4  # it did not sit out its retries (4 attempts, 7 s of back-off)
+    database = storage.open_database(db_url)
+    try:
+        with database.session() as session:
+            deliveries = list(session.scalars(select(Delivery)))
+    finally:
+        database.dispose()
+    # The cut-short attempt is not counted (it does not bring the delivery closer to being given up).
+    assert [(d.status, d.attempts) for d in deliveries] in ([], [("pending", 0)])
+    assert all(c.announced_at is None for c in changes(db_url))
+
+    receiver.fail_first = 0  # back up: the owed changes go out, once each
+    assert run_cli_ok("announce", db=db_url).startswith("announcements: 2 delivered, 0 failed, 2 change(s)")
+    assert [body["change_id"] for body in receiver.bodies] == [c.id for c in changes(db_url)]
 
 
 def test_apprise_urls_are_notified(archive_factory, db_url, receiver):
