@@ -25,7 +25,7 @@ from scrapy import signals
 from scrapy.crawler import AsyncCrawlerRunner, Crawler, CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
-from twisted.internet.defer import Deferred, DeferredList
+from twisted.internet.defer import Deferred, DeferredList, succeed
 
 import storage
 from crawler import runstats
@@ -163,6 +163,12 @@ def _close_reason(crawler: Crawler) -> str | None:
     return crawler.stats.get_value("finish_reason") if _has_stats(crawler) else None
 
 
+def _cut_short(crawler: Crawler) -> bool:
+    """Did the crawl end before its spider finished? Stopped ("shutdown"), closed by a CLOSESPIDER_*
+    limit, or never closed at all (a forced shutdown stops the reactor under it)."""
+    return _close_reason(crawler) != "finished"
+
+
 def _release_waiters_when_stopping(crawler: Crawler) -> None:
     """Let a stopping crawl close: answer the spider's pending bisection waits with 'failed'.
 
@@ -223,9 +229,17 @@ class _CrawlerProcess(CrawlerProcess):
     and the run was recorded as if it had completed.
     """
 
+    _stopping: Deferred | None = None
+
     def stop(self) -> Deferred:
+        if self._stopping is not None:
+            # Asked again: by the reactor's shutdown after the graceful stop, or after a second signal
+            # (Scrapy's forced shutdown), which must not wait for the graceful stop a second time.
+            return succeed(None)
         crawlers = list(self.crawlers)
-        return DeferredList([deferred_from_coro(stop_crawl(c, lambda c=c: c not in self.crawlers)) for c in crawlers])
+        self._stopping = DeferredList(
+            [deferred_from_coro(stop_crawl(c, lambda c=c: c not in self.crawlers)) for c in crawlers])
+        return self._stopping
 
 
 def _check_live(db: storage.Database, settings: Settings, plan: RunPlan) -> Any:
@@ -254,7 +268,7 @@ def run_crawl(db_url: str, *, archive: str | None = None, sites: Sequence[str] |
                 process.start()
                 if process.bootstrap_failed:
                     raise RuntimeError("the crawler failed to start (see the log above)")
-                interrupted = _close_reason(crawler) == "shutdown"
+                interrupted = _cut_short(crawler)
                 if plan.live_page_ids and not interrupted:
                     live = _check_live(db, settings, plan)
         except Exception as exc:  # a crash of the crawl machinery itself: record it, keep stored data
@@ -316,7 +330,9 @@ class LoopCrawl:
             if self.closed:  # abandoned meanwhile: already recorded
                 return CrawlResult(plan.run_id, "interrupted")
             self.closed = True
-            result = finish_run(self.db, plan, self.crawler, failure, cancelled or self._interrupted(), live)
+            # A crawl that failed to start was not interrupted: it failed (and says why).
+            interrupted = cancelled or self.stopping or (failure is None and self._interrupted())
+            result = finish_run(self.db, plan, self.crawler, failure, interrupted, live)
         return result
 
     def abandon(self, why: str) -> None:
@@ -331,7 +347,7 @@ class LoopCrawl:
         finish_run(self.db, self.plan, self.crawler, failure=why, interrupted=True)
 
     def _interrupted(self) -> bool:
-        return self.stopping or (self.crawler is not None and _close_reason(self.crawler) == "shutdown")
+        return self.stopping or (self.crawler is not None and _cut_short(self.crawler))
 
     async def stop(self) -> None:
         """Stop taking new captures; returns once the crawler is stopping (run() then finishes)."""

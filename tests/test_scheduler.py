@@ -282,10 +282,12 @@ def test_a_stop_while_a_crawl_is_starting_stops_it_once_it_runs(archive_factory,
     assert any(len(history_of(db_url, site)) < 3 for site in sites)  # stopped, not crawled to the end
 
 
+@pytest.mark.parametrize("signals", [1, 2], ids=["graceful", "forced"])
 def test_a_cron_crawl_stopped_while_starting_is_recorded_interrupted_not_succeeded(archive_factory, db_url,
-                                                                                      tmp_path):
+                                                                                      tmp_path, signals):
     """The same window for ``policytrack crawl``: Scrapy's graceful stop used to stop the reactor at
-    once, under a crawl that had not stopped, and the run was recorded as succeeded."""
+    once, under a crawl that had not stopped, and the run was recorded as succeeded. A second signal
+    (Scrapy's forced shutdown) stops the reactor under the crawl on purpose: that run is cut short too."""
     sites = ["one.example", "two.example"]
     archive = archive_factory(many_captures(sites, per_site=24))
     for site in sites:
@@ -293,11 +295,16 @@ def test_a_cron_crawl_stopped_while_starting_is_recorded_interrupted_not_succeed
     log_path = tmp_path / "crawl.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "policytrack.cli", "crawl", "--db", db_url, "--archive", archive,
-                                 *FAST, *HOLD_ENGINE_START], stdout=log, stderr=subprocess.STDOUT)
+                                 *FAST, *HOLD_ENGINE_START, "-s", "LOG_LEVEL=INFO"],  # INFO: Scrapy's signal log
+                                stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_until(lambda: "engine starting: held" in log_path.read_text(), 60, interval=0.05,
                        what="the crawl's engine to be starting")
             proc.send_signal(signal.SIGTERM)
+            if signals == 2:
+                wait_until(lambda: "shutting down gracefully" in log_path.read_text(), 30, interval=0.05,
+                           what="the graceful stop to begin")
+                proc.send_signal(signal.SIGTERM)
             code = proc.wait(timeout=120)
         finally:
             if proc.poll() is None:
