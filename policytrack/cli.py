@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from policytrack.commands import exports, queries, schedule
+from policytrack.commands import exports, queries, runs, schedule
 from policytrack.commands.common import EXIT_ERROR, EXIT_OK, db_url, fmt_ts, open_db
 from policytrack.errors import ConfigurationError, PolicytrackError
 
@@ -108,23 +108,6 @@ def cmd_normalize(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_runs(args: argparse.Namespace) -> int:
-    import storage
-
-    with open_db(args).session() as session:
-        runs = storage.list_runs(session, limit=args.limit)
-    if args.json:
-        print(json.dumps([{**r.__dict__, "started_at": r.started_at.isoformat(),
-                           "finished_at": r.finished_at.isoformat() if r.finished_at else None} for r in runs], indent=2))
-        return EXIT_OK
-    for r in runs:
-        c = r.counts
-        print(f"{r.id}\t{r.started_at:%Y-%m-%d %H:%M:%S}\t{r.trigger}\t{r.status}\t"
-              f"seen={c.get('captures_seen', 0)} fetched={c.get('captures_fetched', 0)} "
-              f"versions+={c.get('versions_new', 0)} errors={c.get('errors_count', 0)}")
-    return EXIT_OK
-
-
 def cmd_archive_now(args: argparse.Namespace) -> int:
     import storage
     from crawler.savepagenow import save_page_now
@@ -148,7 +131,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 # --- parser ----------------------------------------------------------------------------------------
 # Each area registers its own subcommands: module.register(command), with the factory in build_parser.
-COMMAND_MODULES = [queries, exports, schedule]
+COMMAND_MODULES = [runs, queries, exports, schedule]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -186,9 +169,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sites", nargs="+", metavar="SITE")
     p.add_argument("--archive", help="the Wayback Machine to ask (default https://web.archive.org)")
     p.add_argument("--rate", type=float, default=12.0, help="saves per minute, at most 15 (default 12)")
-    p = command("runs", cmd_runs, "list crawl runs")
-    p.add_argument("--limit", type=int, default=20)
-    p.add_argument("--json", action="store_true")
     p = command("demo", cmd_demo, "crawl the bundled sample archive into a fresh database and print its history")
     p.add_argument("--workdir", default=".demo", help="where the demo archive and database go (default: .demo)")
     for module in COMMAND_MODULES:

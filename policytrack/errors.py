@@ -35,6 +35,10 @@ class NoVersion(PolicytrackError):
     """A query asked for a version that does not exist (no capture yet, or a date before the first one)."""
 
 
+class NoRun(PolicytrackError):
+    """A crawl run asked for by id does not exist."""
+
+
 class ArchiveError(PolicytrackError):
     """The archive could not be used for the whole run (unreachable, refusing, misconfigured)."""
 

@@ -15,9 +15,20 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from policytrack.document import archived_date, from_comparable, render_document
-from policytrack.errors import NoVersion, UnknownSite
+from policytrack.errors import NoRun, NoVersion, UnknownSite
 from storage.live import rendered_for
-from storage.models import RUN_COUNTS, Capture, Change, CrawlRun, Page, Site, Version, VersionText
+from storage.models import (
+    RUN_COUNTS,
+    RUN_STATUSES,
+    Capture,
+    Change,
+    CrawlRun,
+    Page,
+    ScheduledRun,
+    Site,
+    Version,
+    VersionText,
+)
 from storage.sites import page_listings
 from storage.types import decompress
 
@@ -81,7 +92,11 @@ class RunInfo:
     status: str
     trigger: str
     counts: dict[str, int]
-    errors: list[str]
+    errors: list[str]  # errors, then notes (sites left out because another run was crawling them)
+    sites: list[str] | None = None  # hostnames the run was limited to; None: every tracked site
+    archive: str = ""
+    schedule_id: str | None = None  # the schedule that started it (trigger "schedule")
+    scheduled_for: datetime | None = None  # that schedule's fire time (a coalesced run: the latest)
 
 
 @dataclass(frozen=True)
@@ -354,17 +369,44 @@ def version_pair(
     return _document(session, before, site, page), _document(session, after, site, page)
 
 
-def list_runs(session: Session, limit: int = 20) -> list[RunInfo]:
-    """The most recent crawl runs, newest first."""
-    runs = session.scalars(select(CrawlRun).order_by(CrawlRun.id.desc()).limit(limit))
-    return [
-        RunInfo(
-            id=run.id, started_at=run.started_at, finished_at=run.finished_at, status=run.status,
-            trigger=run.trigger, counts={name: getattr(run, name) for name in RUN_COUNTS},
-            errors=list(run.errors or []),
-        )
-        for run in runs
-    ]
+def list_runs(session: Session, limit: int | None = 20, *, status: str | None = None,
+              schedule_id: str | None = None) -> list[RunInfo]:
+    """The most recent crawl runs, newest first; only those with ``status`` / of ``schedule_id`` if given."""
+    statement = (
+        select(CrawlRun, ScheduledRun.schedule_id, ScheduledRun.scheduled_for)
+        .outerjoin(ScheduledRun, ScheduledRun.run_id == CrawlRun.id)
+        .order_by(CrawlRun.id.desc())
+    )
+    if status is not None:
+        if status not in RUN_STATUSES:
+            raise ValueError(f"unknown run status {status!r} (expected one of {', '.join(RUN_STATUSES)})")
+        statement = statement.where(CrawlRun.status == status)
+    if schedule_id is not None:
+        statement = statement.where(ScheduledRun.schedule_id == schedule_id)
+    if limit is not None:
+        statement = statement.limit(limit)
+    return [_run_info(run, sid, when) for run, sid, when in session.execute(statement)]
+
+
+def run_info(session: Session, run_id: int) -> RunInfo:
+    """One crawl run, whole (every error and note it kept)."""
+    row = session.execute(
+        select(CrawlRun, ScheduledRun.schedule_id, ScheduledRun.scheduled_for)
+        .outerjoin(ScheduledRun, ScheduledRun.run_id == CrawlRun.id)
+        .where(CrawlRun.id == run_id)
+    ).one_or_none()
+    if row is None:
+        raise NoRun(f"no crawl run with id {run_id} (see policytrack runs)")
+    return _run_info(*row)
+
+
+def _run_info(run: CrawlRun, schedule_id: str | None, scheduled_for: datetime | None) -> RunInfo:
+    return RunInfo(
+        id=run.id, started_at=run.started_at, finished_at=run.finished_at, status=run.status,
+        trigger=run.trigger, counts={name: getattr(run, name) for name in RUN_COUNTS},
+        errors=list(run.errors or []), sites=list(run.sites) if run.sites else None, archive=run.archive,
+        schedule_id=schedule_id, scheduled_for=scheduled_for,
+    )
 
 
 def changes_to_announce(session: Session, *, include_technical: bool = False) -> list[ChangeInfo]:

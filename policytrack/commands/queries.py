@@ -60,6 +60,20 @@ _DOCUMENT_FIELDS = {
 }
 _MENTION = "{version_id, page_url, first_seen, last_seen}"
 JSON_FIELDS: dict[str, dict[str, str]] = {
+    "runs": {
+        "id": "run id",
+        "status": "running, succeeded, failed (errors; see `errors`) or interrupted (stopped; the next run resumes)",
+        "trigger": "manual (policytrack crawl) or schedule",
+        "schedule_id": "the schedule that started it (null for manual runs)",
+        "scheduled_for": "that schedule's fire time, ISO 8601 UTC (a coalesced run: the latest missed one)",
+        "started_at": "ISO 8601 UTC",
+        "finished_at": "ISO 8601 UTC (null while running)",
+        "duration_seconds": "finished_at - started_at (null while running)",
+        "sites": "hostnames the run was limited to (null: every tracked site)",
+        "archive": "the archive crawled",
+        "counts": "captures_seen, captures_new, captures_fetched, ..., versions_new, changes_new, errors_count",
+        "errors": "errors kept (the first 100), then notes such as sites left out because another run had them",
+    },
     "history": _VERSION_FIELDS,
     "show": _DOCUMENT_FIELDS,
     "diff": {
