@@ -62,6 +62,26 @@ def db(request: pytest.FixtureRequest, tmp_path: Path):
         yield database
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database URL on each backend, for end-to-end runs of the CLI (crawl, scheduler) on both;
+    the PostgreSQL run is skipped, with the reason, where no server can be started here."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    from storage.testing import PostgresUnavailable, shared_server
+
+    try:
+        server = shared_server()
+    except PostgresUnavailable as exc:
+        pytest.skip(f"PostgreSQL tests skipped: {exc}")
+    url = server.create_database()
+    try:
+        yield url
+    finally:
+        server.drop_database(url)
+
+
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
     """A fresh SQLite database URL in the test's temporary directory."""

@@ -21,7 +21,8 @@ EXPECTED = {
 
 
 @pytest.mark.parametrize("mode", [(), ("--exhaustive",)], ids=["bisection", "exhaustive"])
-def test_sample_history_matches_its_documentation(sample_archive, db_url, mode):
+def test_sample_history_matches_its_documentation(sample_archive, backend_db_url, mode):
+    db_url = backend_db_url
     for hostname, url in sample_sites():
         assert run_cli("add", hostname, url, db=db_url).code == 0
     result = crawl(db_url, sample_archive, *mode)

@@ -118,6 +118,31 @@ def test_restart_carries_on_and_runs_missed_fire_times_once(archive_factory, db_
     assert all(r.status == "succeeded" for r in after)
 
 
+def test_the_scheduler_runs_on_each_backend_and_a_restart_carries_on(archive_factory, backend_db_url, tmp_path):
+    """The whole scheduler -- job store, leases, runs, crawl pipeline -- on SQLite and on PostgreSQL."""
+    db_url = backend_db_url
+    archive = archive_factory(SMALL)
+    run_cli_ok("add", SITE, URL, db=db_url)
+    run_cli_ok("schedule", "add", SITE, "--every", "1h", "--now", db=db_url)
+    with SchedulerProcess(db_url, archive, tmp_path / "first.log") as first:
+        first.wait_started()
+        wait_until(lambda: finished(db_url, "s1"), 90, what="the first scheduled run")
+        assert first.stop() == 0, first.log()[-3000:]
+    assert [v[0] for v in history_of(db_url, SITE)] == ["20100101000000", "20110101000000"]
+    with SchedulerProcess(db_url, archive, tmp_path / "second.log") as second:
+        second.wait_started()  # the schedule came back from the job store; its next run is an hour away
+        assert "1 schedule(s), next run at" in second.log()
+        assert second.stop() == 0, second.log()[-3000:]
+    [run] = run_cli("runs", "--schedule", "s1", "--json", db=db_url).json()
+    assert run["status"] == "succeeded" and run["counts"]["versions_new"] == 2
+    database = storage.open_database(db_url)
+    try:
+        with database.session() as session:
+            assert session.scalar(select(func.count()).select_from(Lease)) == 0
+    finally:
+        database.dispose()
+
+
 # --- overlap -------------------------------------------------------------------------------------
 
 
