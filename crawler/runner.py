@@ -229,17 +229,17 @@ class _CrawlerProcess(CrawlerProcess):
     and the run was recorded as if it had completed.
     """
 
-    _stopping: Deferred | None = None
+    _graceful_stop: Deferred | None = None
 
     def stop(self) -> Deferred:
-        if self._stopping is not None:
+        if self._graceful_stop is not None:
             # Asked again: by the reactor's shutdown after the graceful stop, or after a second signal
             # (Scrapy's forced shutdown), which must not wait for the graceful stop a second time.
             return succeed(None)
         crawlers = list(self.crawlers)
-        self._stopping = DeferredList(
+        self._graceful_stop = DeferredList(
             [deferred_from_coro(stop_crawl(c, lambda c=c: c not in self.crawlers)) for c in crawlers])
-        return self._stopping
+        return self._graceful_stop
 
 
 def _check_live(db: storage.Database, settings: Settings, plan: RunPlan) -> Any:

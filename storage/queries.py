@@ -222,7 +222,7 @@ def list_sites(session: Session) -> list[SiteSummary]:
     for page_id, site_id, url in session.execute(select(Page.id, Page.site_id, Page.url).order_by(Page.id)):
         urls.setdefault(site_id, []).append(url)
         page_urls[page_id] = (site_id, url)
-    listings = page_listings(session, list(page_urls))
+    listings = page_listings(session)  # all of them: an IN list of every page id would hit parameter limits
     listing: dict[int, dict[str, str]] = {}
     notes: dict[int, list[str]] = {}
     for page_id, (site_id, url) in page_urls.items():

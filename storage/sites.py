@@ -150,12 +150,13 @@ def record_listing(session: Session, page_id: int, state: str, reason: str | Non
     row.state, row.reason, row.checked_at, row.run_id = state, reason, now, run_id
 
 
-def page_listings(session: Session, page_ids: Sequence[int]) -> dict[int, ListingInfo]:
-    """The last listing outcome of each of these pages (pages never listed are absent)."""
-    rows = session.execute(
-        select(PageListing.page_id, PageListing.state, PageListing.reason, PageListing.since, PageListing.checked_at)
-        .where(PageListing.page_id.in_(list(page_ids)))
-    )
+def page_listings(session: Session, page_ids: Sequence[int] | None = None) -> dict[int, ListingInfo]:
+    """The last listing outcome of each of these pages, or of every page (pages never listed are absent)."""
+    statement = select(PageListing.page_id, PageListing.state, PageListing.reason, PageListing.since,
+                       PageListing.checked_at)
+    if page_ids is not None:
+        statement = statement.where(PageListing.page_id.in_(list(page_ids)))
+    rows = session.execute(statement)
     return {pid: ListingInfo(state, reason, since, checked) for pid, state, reason, since, checked in rows}
 
 
