@@ -313,7 +313,7 @@ class LoopCrawl:
             if not self.stopping:
                 self.crawler = Crawler(CapturesSpider, settings)
                 _release_waiters_when_stopping(self.crawler)
-                self._crawl_task = asyncio.ensure_future(self.runner.crawl(self.crawler, pages=plan.plans))
+                self._crawl_task = self.runner.crawl(self.crawler, pages=plan.plans)  # an asyncio Task
                 await self._crawl_task
                 if self.crawler.spider is None:
                     raise RuntimeError("the crawler failed to start (see the log)")

@@ -20,10 +20,8 @@ from sqlalchemy.orm import Session
 from policytrack.errors import UnknownSite
 from storage.captures import CdxRow, capture_id, record_capture_outcome, record_captures, record_normalized
 from storage.inserts import insert_ignoring_conflicts
-from storage.models import Capture, LiveCapture, LiveSite, Page, Site, Version
+from storage.models import NORMALIZED_STATES, Capture, LiveCapture, LiveSite, Page, Site, Version
 from storage.types import utcnow
-
-NORMALIZED_STATES = ("fetched", "reused", "inferred")
 
 
 @dataclass(frozen=True)

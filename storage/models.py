@@ -40,6 +40,8 @@ NAMING_CONVENTION = {
 }
 
 CAPTURE_STATES = ("pending", "fetched", "reused", "inferred", "failed", "skipped")
+# States whose capture has a text (its content_sha256): what versions are built from.
+NORMALIZED_STATES = ("fetched", "reused", "inferred")
 RUN_STATUSES = ("running", "succeeded", "failed", "interrupted")
 RUN_TRIGGERS = ("manual", "schedule")
 # What the archive said the last time a page's captures were listed (storage.sites.record_listing).

@@ -169,13 +169,13 @@ def _no_version(session: Session, site: Site, page: Page, when: date | datetime 
             f"the first capture with a document is from {archived_date(first)}"
         )
     captures = session.scalar(select(func.count()).select_from(Capture).where(Capture.page_id == page.id)) or 0
-    listing = page_listings(session, [page.id]).get(page.id)
-    if not captures and listing is not None and listing.describe():
-        return NoVersion(f"no version of {site.hostname} ({page.url}): {listing.describe()}")
     if captures:
         return NoVersion(
             f"no version of {site.hostname} ({page.url}) yet: {captures} captures recorded, none with a document"
         )
+    listing = page_listings(session, [page.id]).get(page.id)
+    if listing is not None and listing.describe():
+        return NoVersion(f"no version of {site.hostname} ({page.url}): {listing.describe()}")
     return NoVersion(f"no version of {site.hostname} ({page.url}) yet: no captures recorded, crawl it first")
 
 

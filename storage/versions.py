@@ -25,10 +25,8 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
-from storage.models import Capture, Change, Version, VersionText
+from storage.models import NORMALIZED_STATES, Capture, Change, Version, VersionText
 from storage.types import decompress, utcnow
-
-NORMALIZED_STATES = ("fetched", "reused", "inferred")
 
 
 @dataclass(frozen=True)

@@ -64,8 +64,9 @@ def db(request: pytest.FixtureRequest, tmp_path: Path):
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh database URL on each backend, for end-to-end runs of the CLI (crawl, scheduler) on both;
-    the PostgreSQL run is skipped, with the reason, where no server can be started here."""
+    """A fresh, empty database URL (no schema yet) on each backend: for the migrations, and for end-to-end
+    runs of the CLI (crawl, scheduler). The PostgreSQL run is skipped, with the reason, where no server can
+    be started here."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.db'}"
         return

@@ -83,7 +83,7 @@ def test_pllcpp_one_commit_per_version_in_time_order_dated_at_the_capture(databa
     assert (repo / "e/ex/exa/example.com.md").read_text() == json.loads(latest.out)["document"]
     # Each commit's file is that version's document.
     second = commits[2]["meta"]["version_id"]
-    blob = git(repo, "show", f"HEAD~3:e/ex/exa/example.com.md")
+    blob = git(repo, "show", "HEAD~3:e/ex/exa/example.com.md")
     assert blob == json.loads(cli(database, "show", "example.com", "--version", str(second), "--json").out)["document"]
     assert git(repo, "status", "--porcelain") == ""
 

@@ -17,26 +17,11 @@ from storage import DEFAULT_DB_URL, Base, add_site, open_database, resolve_db_ur
 from storage.db import ENV_VAR
 from storage.migrate import alembic_config, current_revision, head_revision, main
 from storage.search import is_search_object
-from storage.testing import PostgresUnavailable, _free_port, shared_server
+from storage.testing import _free_port
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_url(request, tmp_path):
-    """URL of an empty database (no schema) on each backend."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
-        return
-    try:
-        server = shared_server()
-    except PostgresUnavailable as exc:
-        pytest.skip(f"PostgreSQL tests skipped: {exc}")
-    url = server.create_database()
-    yield url
-    server.drop_database(url)
-
-
-def test_migrated_schema_matches_the_models(fresh_url):
-    database = open_database(fresh_url)
+def test_migrated_schema_matches_the_models(backend_db_url):
+    database = open_database(backend_db_url)
     try:
         with database.engine.connect() as connection:
             # The search index has no model on purpose; storage.search registers its names (as env.py uses).
@@ -84,9 +69,9 @@ def test_sqlite_ddl_from_migration_is_identical_to_the_models(tmp_path):
     assert len(migrated["captures"][1]) == 6
 
 
-def test_upgrade_is_idempotent_and_downgrade_removes_everything(fresh_url):
-    open_database(fresh_url).dispose()
-    database = open_database(fresh_url)  # second open: nothing to do, data intact
+def test_upgrade_is_idempotent_and_downgrade_removes_everything(backend_db_url):
+    open_database(backend_db_url).dispose()
+    database = open_database(backend_db_url)  # second open: nothing to do, data intact
     try:
         with database.session() as session:
             add_site(session, "example.com", "https://example.com/privacy")
@@ -97,7 +82,7 @@ def test_upgrade_is_idempotent_and_downgrade_removes_everything(fresh_url):
         assert current_revision(database.engine) is None
     finally:
         database.dispose()
-    open_database(fresh_url).dispose()  # and back up again
+    open_database(backend_db_url).dispose()  # and back up again
 
 
 def test_sqlite_connections_enforce_foreign_keys_and_use_wal(tmp_path):

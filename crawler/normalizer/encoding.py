@@ -10,7 +10,6 @@ and windows-125x bytes that Python calls undefined decode to C1 controls instead
 from __future__ import annotations
 
 import codecs
-import re
 from collections.abc import Iterable
 
 # WHATWG encoding name -> (Python codec, labels). Labels are compared ASCII-lowercased and trimmed.

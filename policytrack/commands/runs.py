@@ -33,17 +33,17 @@ def run_record(run: Any) -> dict[str, Any]:
     }
 
 
-def format_duration(seconds: float | None) -> str:
+def _took(seconds: float | None) -> str:
     if seconds is None:
         return "running"
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m{seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
+    from scheduler.schedules import format_duration  # the schedules' own "1h2m5s" form
+
+    return format_duration(round(seconds))
+
+
+def _clock(iso: str) -> str:
+    """``2026-11-30T06:05:51.39+00:00`` -> ``2026-11-30 06:05:51`` (UTC)."""
+    return iso[:19].replace("T", " ")
 
 
 def _first_error(row: dict[str, Any]) -> str:
@@ -60,8 +60,8 @@ def _count(name: str) -> Callable[[dict[str, Any]], int]:
 
 RUNS_COLUMNS: list[Column] = [
     ("ID", lambda r: r["id"]),
-    ("STARTED (UTC)", lambda r: r["started_at"][:19].replace("T", " ")),
-    ("TOOK", lambda r: format_duration(r["duration_seconds"])),
+    ("STARTED (UTC)", lambda r: _clock(r["started_at"])),
+    ("TOOK", lambda r: _took(r["duration_seconds"])),
     ("TRIGGER", lambda r: f"schedule {r['schedule_id']}" if r["schedule_id"] else r["trigger"]),
     ("STATUS", lambda r: r["status"]),
     ("SITES", lambda r: ", ".join(r["sites"]) if r["sites"] else "all"),
@@ -96,13 +96,13 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def describe_run(run: dict[str, Any]) -> str:
     """One run, whole, for people: what started it, when, on what, what it counted, every error."""
-    trigger = f"schedule {run['schedule_id']}, fire time {run['scheduled_for'][:19].replace('T', ' ')} UTC" \
+    trigger = f"schedule {run['schedule_id']}, fire time {_clock(run['scheduled_for'])} UTC" \
         if run["schedule_id"] and run["scheduled_for"] else run["trigger"]
+    finished = f"{_clock(run['finished_at'])} UTC" if run["finished_at"] else "-"
     lines = [
         f"run {run['id']}: {run['status']} ({trigger})",
-        f"started   {run['started_at'][:19].replace('T', ' ')} UTC",
-        f"finished  {run['finished_at'][:19].replace('T', ' ') + ' UTC' if run['finished_at'] else '-'}"
-        f" ({format_duration(run['duration_seconds'])})",
+        f"started   {_clock(run['started_at'])} UTC",
+        f"finished  {finished} ({_took(run['duration_seconds'])})",
         f"sites     {', '.join(run['sites']) if run['sites'] else 'all tracked sites'}",
         f"archive   {run['archive']}",
         "counts    " + " ".join(f"{name}={value}" for name, value in run["counts"].items()),
