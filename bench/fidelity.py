@@ -40,8 +40,8 @@ sys.path.insert(0, str(REPO))
 from crawler.normalizer import CaptureMeta, Normalizer  # noqa: E402
 from crawler.normalizer.markdown import to_markdown  # noqa: E402
 from crawler.normalizer.pool import find_node, find_node_modules  # noqa: E402
-from policytrack.document import render_document, snapshot_url  # noqa: E402
-from policytrack.errors import PolicytrackError  # noqa: E402
+from core.document import render_document, snapshot_url  # noqa: E402
+from core.errors import PolicytrackError  # noqa: E402
 
 STORED_AS = (("Content-Type", "text/html; charset=utf-8"),)
 

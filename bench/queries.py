@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import storage  # noqa: E402
-from policytrack.errors import NoVersion  # noqa: E402
+from core.errors import NoVersion  # noqa: E402
 from storage.bulkload import BulkLoader, BulkPage, BulkVersion  # noqa: E402
 from storage.search import is_search_object  # noqa: E402
 

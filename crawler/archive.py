@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
-from policytrack.errors import ConfigurationError
+from core.errors import ConfigurationError
 
 DEFAULT_ARCHIVE = "https://web.archive.org"
 IA_CDX_PAGE_SIZE = 5000

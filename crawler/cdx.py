@@ -10,7 +10,7 @@ Dialects seen in the wild:
 * pywb, ``output=json``: one JSON object per line with ``url``/``mime``/``status`` names.
 * pywb CDXJ text: ``urlkey timestamp {json}``.
 
-A malformed line never aborts the parse: it becomes a :class:`~policytrack.errors.MalformedCdxRow`
+A malformed line never aborts the parse: it becomes a :class:`~core.errors.MalformedCdxRow`
 in :attr:`CdxPage.errors` with the line attached, and the good rows are kept.
 """
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from policytrack.errors import MalformedCdxRow
+from core.errors import MalformedCdxRow
 
 _TIMESTAMP = re.compile(r"^\d{4,14}$")
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://\S+$")

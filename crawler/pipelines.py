@@ -29,7 +29,7 @@ from crawler.soft404 import looks_like_soft_404
 from crawler.bisect import NO_TEXT
 from crawler.items import CaptureListing, CaptureOutcome, FetchedCapture, InferredCaptures, ListingOutcome
 from crawler.normalizer import CaptureMeta, Normalizer
-from policytrack.errors import NotNormalizable
+from core.errors import NotNormalizable
 
 logger = logging.getLogger(__name__)
 

@@ -125,7 +125,7 @@ def finish_run(db: storage.Database, plan: RunPlan, crawler: Crawler | None, fai
                interrupted: bool = False, live: Any = None) -> CrawlResult:
     """Close the run with its counts and errors, and release its leases in the same transaction.
 
-    ``live``: the outcome of the live checks (``scheduler.live.LiveOutcome``), merged into the counts.
+    ``live``: the outcome of the live checks (``crawler.live.LiveOutcome``), merged into the counts.
     """
     counts = runstats.counts(crawler.stats) if crawler is not None and _has_stats(crawler) else {}
     errors = runstats.errors(crawler.stats) if crawler is not None and _has_stats(crawler) else []
@@ -243,7 +243,7 @@ class _CrawlerProcess(CrawlerProcess):
 
 
 def _check_live(db: storage.Database, settings: Settings, plan: RunPlan) -> Any:
-    from scheduler.live import check_live  # the live check lives with the scheduler; only needed when on
+    from crawler.live import check_live  # imported only when a run has live checks
 
     return check_live(db, settings, plan.run_id, plan.live_plans)
 

@@ -19,7 +19,7 @@ from waybackpy.exceptions import TooManyRequestsError, WaybackError
 
 from crawler.archive import Archive
 from crawler.settings import USER_AGENT
-from policytrack.errors import ArchiveError, ConfigurationError
+from core.errors import ArchiveError, ConfigurationError
 
 DEFAULT_SAVE_RATE_PER_MINUTE = 12.0
 

@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 
 from policytrack.commands import exports, queries, runs, schedule
 from policytrack.commands.common import EXIT_ERROR, EXIT_OK, db_url, fmt_ts, open_db
-from policytrack.errors import ConfigurationError, PolicytrackError
+from core.errors import ConfigurationError, PolicytrackError
 
 
 # --- commands --------------------------------------------------------------------------------------

@@ -55,7 +55,7 @@ from pathlib import Path
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from policytrack.errors import ArchiveError, ConfigurationError
+from core.errors import ArchiveError, ConfigurationError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PYWB_BIN_ENV = "POLICYTRACK_PYWB_BIN"
@@ -126,7 +126,7 @@ def payload_digest(body: bytes) -> str:
     return base64.b32encode(hashlib.sha1(body).digest()).decode("ascii")
 
 
-def _record_id(*parts: str) -> str:
+def warc_record_id(*parts: str) -> str:
     # Deterministic ids make a WARC a pure function of its captures (reproducible sample builds).
     return f"<urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, '|'.join(parts))}>"
 
@@ -192,13 +192,13 @@ def write_warc(path: Path, captures: Iterable[WarcCapture]) -> Path:
                 warc_content_type="application/warc-fields",
                 warc_headers_dict={
                     # No WARC-Filename: the bytes depend on the captures only, not on the name.
-                    "WARC-Record-ID": _record_id("warcinfo", *(f"{c.url} {c.timestamp}" for c in caps)),
+                    "WARC-Record-ID": warc_record_id("warcinfo", *(f"{c.url} {c.timestamp}" for c in caps)),
                     "WARC-Date": first.warc_date if first else "1996-01-01T00:00:00Z",
                 },
             )
         )
         for i, cap in enumerate(caps):
-            rec_id = _record_id("revisit" if cap.revisit else "response", cap.url, cap.timestamp, str(i))
+            rec_id = warc_record_id("revisit" if cap.revisit else "response", cap.url, cap.timestamp, str(i))
             warc_headers = {"WARC-Record-ID": rec_id, "WARC-Date": cap.warc_date}
             if cap.revisit:
                 original = targets[i]

@@ -4,7 +4,8 @@
   database's own job store (``storage.scheduling``), editable while no scheduler runs.
 * :mod:`scheduler.service` -- ``policytrack scheduler``: the long-running process.
 * :mod:`scheduler.jobs` -- the job every schedule runs, and the executor that runs it on the event loop.
-* :mod:`scheduler.live` -- live checks: a page fetched straight from its site on every run.
+* live checks (a page fetched straight from its site on every run) are a fetch, so they live with the
+  crawler (:mod:`crawler.live`); the crawl runner calls them.
 * :mod:`scheduler.announce`, :mod:`scheduler.feed` -- webhooks, Apprise, the Atom feed.
 
 Design, and why:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Sequence
 
 import storage
-from policytrack.errors import ConfigurationError
+from core.errors import ConfigurationError
 from scheduler.announce import archive_link, message
 from storage.announcements import ChangeAnnouncement, recent_changes
 

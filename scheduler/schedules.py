@@ -24,7 +24,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 import storage
-from policytrack.errors import ConfigurationError
+from core.errors import ConfigurationError
 from storage.scheduling import job_store, last_schedule_runs
 
 JOB_FUNC = "scheduler.jobs:scheduled_crawl"

@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 from typing import Any, Mapping
 
 import storage
-from policytrack.errors import ConfigurationError
+from core.errors import ConfigurationError
 from storage import leases
 from storage.leases import Holder, LeaseKeeper
 from storage.scheduling import job_store, last_schedule_runs

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from policytrack.errors import ConfigurationError
+from core.errors import ConfigurationError
 from storage.blobs import load_text
 from storage.inserts import insert_ignoring_conflicts
 from storage.models import (

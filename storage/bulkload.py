@@ -21,7 +21,7 @@ import zstandard
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
-from policytrack.document import content_sha256
+from core.document import content_sha256
 from storage.models import Capture, Change, Page, Site, Version, VersionText
 from storage.search import index_texts
 from storage.types import COMPRESSION, _ZSTD_LEVEL, utcnow

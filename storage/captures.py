@@ -14,7 +14,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from policytrack.document import content_sha256 as compute_content_sha256
+from core.document import content_sha256 as compute_content_sha256
 from storage.inserts import insert_ignoring_conflicts
 from storage.models import Capture, VersionText
 from storage.types import COMPRESSION, compress, utcnow
@@ -319,7 +319,7 @@ def record_normalized(
     if content_sha256 != expected:
         raise ValueError(
             f"content_sha256 {content_sha256!r} is not the hash of the given title and body ({expected!r}): "
-            "pass policytrack.document.content_sha256(title, comparable_body)"
+            "pass core.document.content_sha256(title, comparable_body)"
         )
     _check_timestamp(final_timestamp, "final_timestamp")
     capture = _capture(session, capture_id)

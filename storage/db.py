@@ -20,7 +20,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from policytrack.errors import ConfigurationError
+from core.errors import ConfigurationError
 
 DEFAULT_DB_URL = "sqlite:///policytrack.db"
 ENV_VAR = "POLICYTRACK_DB"

@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from policytrack.document import from_comparable, render_document, snapshot_url
+from core.document import from_comparable, render_document, snapshot_url
 from storage.models import Capture, Page, Site, Snapshot, Version, VersionText
 from storage.live import rendered_for
-from storage.queries import _site
+from storage.queries import site_named
 from storage.types import decompress
 
 BATCH = 500
@@ -59,7 +59,7 @@ class ExportedVersion:
 
 
 def _site_filter(session: Session, sites: Sequence[str] | None) -> list[int] | None:
-    return [_site(session, host).id for host in sites] if sites else None
+    return [site_named(session, host).id for host in sites] if sites else None
 
 
 def version_order(session: Session, sites: Sequence[str] | None = None) -> list[tuple[int, int, str]]:

@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
-from policytrack.errors import ConfigurationError
+from core.errors import ConfigurationError
 from storage.models import Base
 
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from policytrack.errors import UnknownSite
+from core.errors import UnknownSite
 from storage.captures import CdxRow, capture_id, record_capture_outcome, record_captures, record_normalized
 from storage.inserts import insert_ignoring_conflicts
 from storage.models import NORMALIZED_STATES, Capture, LiveCapture, LiveSite, Page, Site, Version
@@ -159,7 +159,7 @@ def match_live_captures(session: Session, page_id: int) -> int:
 
 @dataclass(frozen=True)
 class RenderedFor:
-    """The capture a version's document is rendered for (see :mod:`policytrack.document`).
+    """The capture a version's document is rendered for (see :mod:`core.document`).
 
     A version first seen by an archive capture is rendered for that capture. One first seen live is
     rendered for the archive's capture of the same text once there is one (``source`` stays "live": that

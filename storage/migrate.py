@@ -23,7 +23,7 @@ from alembic.util import CommandError
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, Engine
 
-from policytrack.errors import ConfigurationError
+from core.errors import ConfigurationError
 from storage.db import BEGIN_IMMEDIATE, resolve_db_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"

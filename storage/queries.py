@@ -14,8 +14,8 @@ from datetime import date, datetime, timezone
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from policytrack.document import archived_date, from_comparable, render_document
-from policytrack.errors import NoRun, NoVersion, UnknownSite
+from core.document import archived_date, from_comparable, render_document
+from core.errors import NoRun, NoVersion, UnknownSite
 from storage.live import rendered_for
 from storage.models import (
     RUN_COUNTS,
@@ -117,7 +117,8 @@ class ChangeInfo:
 # --- lookups ----------------------------------------------------------------------------------------
 
 
-def _site(session: Session, hostname: str) -> Site:
+def site_named(session: Session, hostname: str) -> Site:
+    """The tracked site called ``hostname`` (any case, trailing dot allowed); :class:`UnknownSite` if none."""
     host = hostname.strip().lower().rstrip(".")
     site = session.scalars(select(Site).where(Site.hostname == host)).one_or_none()
     if site is None:
@@ -127,7 +128,7 @@ def _site(session: Session, hostname: str) -> Site:
 
 def _page(session: Session, hostname: str, url: str | None) -> tuple[Site, Page]:
     """The named page of a site, or the site's first-added page."""
-    site = _site(session, hostname)
+    site = site_named(session, hostname)
     statement = select(Page).where(Page.site_id == site.id).order_by(Page.id)
     if url is not None:
         statement = statement.where(Page.url == url.strip())
@@ -271,7 +272,7 @@ def site_history(
     force at ``since`` is included even though it first appeared before. A date ``until`` includes that day.
     Only index lookups and the small text columns are read (never the bodies): this is the hot query.
     """
-    site = _site(session, hostname)
+    site = site_named(session, hostname)
     pages = [_page(session, hostname, url)[1]] if url is not None else list(site.pages)
     page_urls = {p.id: p.url for p in pages}
     statement = (
@@ -482,7 +483,7 @@ def list_changes(
     if until is not None:
         statement = statement.where(Change.after_timestamp <= _cutoff(until))
     if sites:
-        statement = statement.where(Site.id.in_([_site(session, host).id for host in sites]))
+        statement = statement.where(Site.id.in_([site_named(session, host).id for host in sites]))
     if not include_technical:
         statement = statement.where(Change.technical.is_(False))
     if limit is not None:
@@ -501,7 +502,7 @@ def list_changes(
 def site_version(session: Session, hostname: str, version_id: int) -> VersionDocument:
     """A version by id, refusing one that belongs to another site (ids are global, users mistype them)."""
     document = version_by_id(session, version_id)
-    site = _site(session, hostname)
+    site = site_named(session, hostname)
     if document.site != site.hostname:
         raise NoVersion(f"version {version_id} belongs to {document.site}, not {site.hostname}")
     return document

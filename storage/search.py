@@ -35,8 +35,8 @@ from sqlalchemy import Integer, bindparam, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from policytrack.document import TIMESTAMP_SENTINEL
-from policytrack.errors import ConfigurationError, UnknownSite
+from core.document import TIMESTAMP_SENTINEL
+from core.errors import ConfigurationError, UnknownSite
 from storage.types import decompress
 
 QUEUE_TABLE = "search_queue"

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from policytrack.errors import InvalidSite, UnknownSite
+from core.errors import InvalidSite, UnknownSite
 from storage.inserts import insert_ignoring_conflicts
 from storage.models import (
     LISTING_STATES,

@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from policytrack.document import from_comparable
+from core.document import from_comparable
 from storage.models import Capture, Page, Site, Version, VersionText
-from storage.queries import _site
+from storage.queries import site_named
 from storage.types import decompress
 
 
@@ -131,7 +131,7 @@ def readability(markdown: str) -> Readability:
 
 def version_stats(session: Session, hostname: str) -> list[VersionStats]:
     """Per version of one site, in time order. Each distinct text is measured once."""
-    site = _site(session, hostname)
+    site = site_named(session, hostname)
     rows = session.execute(
         select(Page.url, Version.id, Version.first_seen, Version.last_seen, Version.text_id, Capture.timestamp)
         .join(Page, Page.id == Version.page_id)

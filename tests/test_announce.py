@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 import storage
-from policytrack.document import header_line, live_header_line
+from core.document import header_line, live_header_line
 from policytrack.localarchive import WarcCapture
 from storage.live import live_captures
 from storage.models import Change, Delivery

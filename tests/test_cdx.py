@@ -10,7 +10,7 @@ import pytest
 
 from crawler.archive import Archive
 from crawler.cdx import CdxRecord, parse_cdx, unique_records
-from policytrack.errors import ConfigurationError, MalformedCdxRow
+from core.errors import ConfigurationError, MalformedCdxRow
 
 IA_TEXT = (
     "com,example)/privacy 20100101000000 http://example.com/privacy text/html 200 AAAA 1200\n"

@@ -10,7 +10,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from policytrack.commands.exports import archived_headers, corpus_path, inside
-from policytrack.errors import InvalidSite
+from core.errors import InvalidSite
 from tests.clihelp import crawl, run_cli
 from tests.test_queries_fixtures import (  # noqa: F401  (database is a fixture)
     V2015,

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from policytrack.errors import ArchiveError, ConfigurationError
+from core.errors import ArchiveError, ConfigurationError
 from policytrack.localarchive import (
     LocalArchive,
     WarcCapture,

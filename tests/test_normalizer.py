@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from crawler.normalizer import NORMALIZER_VERSION, CaptureMeta, Normalized, Normalizer, normalize
-from policytrack.document import content_sha256, header_line, render_document, to_comparable
-from policytrack.errors import NotNormalizable
+from core.document import content_sha256, header_line, render_document, to_comparable
+from core.errors import NotNormalizable
 
 FIXTURES = Path(__file__).parent / "fixtures" / "normalizer"
 URL = "http://www.example.com/legal/privacy.html"

@@ -6,7 +6,7 @@ import pytest
 
 from crawler.normalizer.content import HTML, PDF, classify, content_types
 from crawler.normalizer.encoding import content_type_charset, decode_as, decode_html, lookup, meta_encoding
-from policytrack.errors import NotNormalizable
+from core.errors import NotNormalizable
 
 
 @pytest.mark.parametrize("label, name", [

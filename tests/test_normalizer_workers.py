@@ -14,7 +14,7 @@ import pytest
 
 from crawler.normalizer import CaptureMeta, Normalizer
 from crawler.normalizer import pool as pool_module
-from policytrack.errors import ConfigurationError, NotNormalizable, PolicytrackError
+from core.errors import ConfigurationError, NotNormalizable, PolicytrackError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "normalizer"
 META = CaptureMeta(site="example.com", original_url="http://www.example.com/privacy", timestamp="20100101000000",

@@ -15,7 +15,7 @@ import pytest
 
 import storage
 from policytrack.cli import main
-from policytrack.document import TIMESTAMP_SENTINEL, content_sha256
+from core.document import TIMESTAMP_SENTINEL, content_sha256
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from policytrack.document import content_sha256
-from policytrack.errors import InvalidSite, UnknownSite
+from core.document import content_sha256
+from core.errors import InvalidSite, UnknownSite
 from storage import (
     Capture,
     CdxRow,

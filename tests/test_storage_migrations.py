@@ -12,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
-from policytrack.errors import ConfigurationError
+from core.errors import ConfigurationError
 from storage import DEFAULT_DB_URL, Base, add_site, open_database, resolve_db_url
 from storage.db import ENV_VAR
 from storage.migrate import alembic_config, current_revision, head_revision, main

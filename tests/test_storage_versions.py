@@ -8,8 +8,8 @@ from datetime import date, datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from policytrack.document import content_sha256, snapshot_url, to_comparable
-from policytrack.errors import NoVersion, UnknownSite
+from core.document import content_sha256, snapshot_url, to_comparable
+from core.errors import NoVersion, UnknownSite
 from storage import (
     Capture,
     Change,

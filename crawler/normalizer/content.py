@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from policytrack.errors import NotNormalizable
+from core.errors import NotNormalizable
 
 HTML = "html"
 PDF = "pdf"

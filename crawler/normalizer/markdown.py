@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html2text
 
-from policytrack.errors import ConfigurationError
+from core.errors import ConfigurationError
 
 HTML2TEXT_VERSION = (2020, 1, 16)
 

@@ -1,6 +1,6 @@
 """The normalizer: one archived capture's bytes -> its corpus markdown document.
 
-The steps are the reference pipeline's (see docs of the corpus form in ``policytrack.document``):
+The steps are the reference pipeline's (see docs of the corpus form in ``core.document``):
 decode like a browser, parse with jsdom at the raw snapshot URL, Readability.js, html2text. Only the
 Readability step runs in Node (a worker pool); decoding and html2text are cheap and run in the
 calling thread.
@@ -17,8 +17,8 @@ from crawler.normalizer.markdown import check_html2text, to_markdown
 from crawler.normalizer.model import CaptureMeta, Normalized
 from crawler.normalizer.pdf import pdf_to_markdown
 from crawler.normalizer.pool import WorkerPool
-from policytrack.document import content_sha256, render_document, snapshot_url, to_comparable
-from policytrack.errors import NotNormalizable
+from core.document import content_sha256, render_document, snapshot_url, to_comparable
+from core.errors import NotNormalizable
 
 # Bump whenever the output for some capture can change (pinned Readability/jsdom/html2text versions,
 # decoding rules, fallback or PDF handling), so stored history can be re-normalized.

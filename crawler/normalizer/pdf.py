@@ -11,7 +11,7 @@ import io
 import logging
 import re
 
-from policytrack.errors import NotNormalizable
+from core.errors import NotNormalizable
 
 _BLANK_RUNS = re.compile(r"\n{3,}")
 _TITLE_LIMIT = 300

@@ -22,7 +22,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from policytrack.errors import ConfigurationError, NotNormalizable, PolicytrackError
+from core.errors import ConfigurationError, NotNormalizable, PolicytrackError
 
 WORKER_SCRIPT = Path(__file__).with_name("extract_worker.js")
 # The corpus was produced with Readability.js 0.3.0: later releases change which headings and table

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import date, datetime, timezone
 
-from policytrack.errors import ConfigurationError
+from core.errors import ConfigurationError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 

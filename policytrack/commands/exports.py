@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import IO, Any, Callable
 
 from policytrack.commands.common import EXIT_OK, open_db
-from policytrack.errors import ConfigurationError, InvalidSite
+from core.errors import ConfigurationError, InvalidSite
 
 AUTHOR = "policytrack <policytrack@localhost>"
 TRAILER = "Policytrack-Version"
@@ -300,7 +300,7 @@ def export_warc(database: Any, target: str, sites: list[str] | None = None) -> i
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
 
-    from policytrack.localarchive import WarcCapture, _record_id, payload_digest
+    from policytrack.localarchive import WarcCapture, warc_record_id, payload_digest
     from storage.exports import iter_snapshots
 
     if not target.endswith(".warc.gz"):
@@ -324,7 +324,7 @@ def export_warc(database: Any, target: str, sites: list[str] | None = None) -> i
                 f"{capture.status} {reason}", [*capture.headers, ("Content-Length", str(len(snap.payload)))],
                 protocol="HTTP/1.1",
             )
-            warc_headers = {"WARC-Record-ID": _record_id(snap.url, snap.timestamp, snap.sha256),
+            warc_headers = {"WARC-Record-ID": warc_record_id(snap.url, snap.timestamp, snap.sha256),
                             "WARC-Date": capture.warc_date}
             original = originals.get((snap.url, snap.sha256))
             if original is not None and original.timestamp <= capture.timestamp:

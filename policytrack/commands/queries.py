@@ -19,7 +19,7 @@ from datetime import date, datetime
 from typing import Any
 
 from policytrack.commands.common import EXIT_OK, fmt_ts, open_db, parse_when
-from policytrack.errors import ConfigurationError
+from core.errors import ConfigurationError
 
 FORMATS = ("table", "csv", "tsv", "json", "jsonl")
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from policytrack.commands.common import EXIT_OK, open_db
 from policytrack.commands.queries import Column, emit, output_options
-from policytrack.errors import ConfigurationError
+from core.errors import ConfigurationError
 
 FIRST_ERROR_CHARS = 80
 

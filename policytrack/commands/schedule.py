@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from policytrack.commands.common import EXIT_ERROR, EXIT_OK, db_url, open_db
-from policytrack.errors import ConfigurationError
+from core.errors import ConfigurationError
 
 
 def _when(value: Any) -> str:

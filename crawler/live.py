@@ -22,7 +22,7 @@ from scrapy.settings import Settings
 import storage
 from crawler.items import PagePlan
 from crawler.normalizer import CaptureMeta, Normalizer
-from policytrack.errors import NotNormalizable
+from core.errors import NotNormalizable
 from storage.live import LiveNormalized, match_live_captures, record_live_capture
 
 logger = logging.getLogger(__name__)
