@@ -1,0 +1,69 @@
+"""Fit the policy check's logistic model and write ``policycheck_model.json``.
+
+    .venv/bin/python -m crawler.discovery.train [--shared ../shared]
+
+Plain batch gradient descent on the L2-regularized log loss, classes weighted so the few corpus policies
+count as much as the many real non-policy pages; features are standardized first, so each weight reads as
+"log-odds per standard deviation" and the weights compare with each other. Deterministic: the same data
+gives the same file. The held-out share (``policycheck.split``) is not trained on; ``bench/discovery.py``
+reports the model on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from crawler.discovery.policycheck import FEATURES, MODEL_PATH, Example, Model, evaluate, features, load_examples, split
+
+L2 = 0.05
+STEPS = 4000
+LEARNING_RATE = 0.5
+
+
+def fit(examples: list[Example]) -> Model:
+    x = np.array([[features(example.document)[name] for name in FEATURES] for example in examples])
+    y = np.array([1.0 if example.is_policy else 0.0 for example in examples])
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    z = (x - mean) / scale
+    positives = y.sum()
+    sample_weight = np.where(y == 1, len(y) / (2 * positives), len(y) / (2 * (len(y) - positives)))
+    weights = np.zeros(len(FEATURES))
+    bias = 0.0
+    for _ in range(STEPS):
+        p = 1 / (1 + np.exp(-(z @ weights + bias)))
+        error = (p - y) * sample_weight
+        weights -= LEARNING_RATE * (z.T @ error / len(y) + L2 * weights)
+        bias -= LEARNING_RATE * error.mean()
+    counts = {source: sum(1 for e in examples if e.source == source) for source in ("corpus", "realpages", "handwritten")}
+    return Model(FEATURES, tuple(mean.tolist()), tuple(scale.tolist()), tuple(weights.tolist()), float(bias),
+                 {"examples": counts, "l2": L2, "steps": STEPS})
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2].parent / "shared")
+    parser.add_argument("--output", type=Path, default=MODEL_PATH)
+    args = parser.parse_args()
+    corpus, realpages = args.shared / "corpus" / "pllcpp", args.shared / "realpages"
+    if not (corpus / "index.tsv").exists() or not (realpages / "index.tsv").exists():
+        print(f"error: training needs {corpus} and {realpages}", file=sys.stderr)
+        return 2
+    train, held_out = split(load_examples(corpus, realpages))
+    model = fit(train)
+    args.output.write_text(model.to_json(), encoding="utf-8")
+    print(model.describe())
+    result = evaluate(held_out, model)
+    print(f"held out: precision {result['precision']:.3f} recall {result['recall']:.3f} "
+          f"({result['positives']} policies, {result['negatives']} other pages)")
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
