@@ -2,11 +2,7 @@
 policy check, against the corpus's own English rule, in one run.
 
 Link discovery is measured on the 495 saved pages in ``../shared/realpages/`` with the hand labels in
-``tests/data/privacy_links.tsv``. A page counts once: a correct choice is a true positive; a wrong link, or
-any link on a page labelled ``none``, is a false positive (a wrong link is also a miss); no link on a page
-that has one is a miss. Pages labelled ``ambiguous`` (the label says why) are left out. A choice is
-correct when it names one of the labelled URLs, compared by ``link_key`` (no scheme, ``www.``, fragment or
-trailing slash).
+``tests/data/privacy_links.tsv``; how a page counts is in ``crawler/discovery/evaluation.py``.
 
 The policy check is measured on the held-out part of its training data (``policycheck.split``): corpus
 privacy policies against real pages that are not policies.
@@ -17,7 +13,6 @@ privacy policies against real pages that are not policies.
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import time
 from collections import defaultdict
@@ -26,78 +21,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from crawler.discovery import baseline_link, choose, extract_links, link_key  # noqa: E402
+from crawler.discovery.evaluation import evaluate_links, read_labels  # noqa: E402
 
 LABELS = REPO / "tests" / "data" / "privacy_links.tsv"
-
-
-def read_labels(path: Path = LABELS) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle, delimiter="\t"))
-
-
-def page_urls(realpages: Path) -> dict[str, str]:
-    with (realpages / "index.tsv").open(encoding="utf-8", newline="") as handle:
-        return {row["file"]: row["url"] for row in csv.DictReader(handle, delimiter="\t")}
-
-
-class Tally:
-    def __init__(self) -> None:
-        self.tp = self.fp = self.fn = self.pages = self.positives = 0
-
-    def add(self, label: dict[str, str], predicted: str | None) -> str:
-        """Count one page; returns its outcome (``tp``, ``fp``, ``fn``, ``wrong``, ``tn``)."""
-        self.pages += 1
-        expected = {link_key(url) for url in label["urls"].split()}
-        if label["label"] == "policy":
-            self.positives += 1
-        if predicted is None:
-            if label["label"] == "policy":
-                self.fn += 1
-                return "fn"
-            return "tn"
-        if label["label"] == "policy" and link_key(predicted) in expected:
-            self.tp += 1
-            return "tp"
-        self.fp += 1
-        if label["label"] == "policy":
-            self.fn += 1
-            return "wrong"
-        return "fp"
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / self.positives if self.positives else 1.0
-
-    def line(self) -> str:
-        return (f"precision {self.precision:.3f}  recall {self.recall:.3f}  "
-                f"(pages {self.pages}, with a policy link {self.positives}, tp {self.tp}, fp {self.fp}, fn {self.fn})")
-
-
-def evaluate_links(realpages: Path, labels: list[dict[str, str]]) -> dict[str, dict[str, Tally]]:
-    """Tallies of ours and the baseline's choices, overall and per language and source; also per-page outcomes."""
-    urls = page_urls(realpages)
-    tallies: dict[str, dict[str, Tally]] = {"ours": defaultdict(Tally), "baseline": defaultdict(Tally)}
-    outcomes: dict[str, tuple[str, str | None]] = {}
-    for label in labels:
-        if label["label"] == "ambiguous":
-            continue
-        data = (realpages / "pages" / label["file"]).read_bytes()
-        page = extract_links(data, urls.get(label["file"], ""))
-        ours = choose(page).url
-        theirs = baseline_link(page)
-        source = "trafilatura pages" if label["file"].startswith("t-") else "readability pages"
-        for name, predicted in (("ours", ours), ("baseline", theirs)):
-            for group in ("all", f"lang {label['lang']}", source):
-                outcome = tallies[name][group].add(label, predicted)
-            if name == "ours":
-                outcomes[label["file"]] = (outcome, predicted)
-    tallies["outcomes"] = outcomes  # type: ignore[assignment]
-    return tallies
 
 
 def main() -> int:
@@ -109,7 +35,7 @@ def main() -> int:
     if not (realpages / "index.tsv").exists():
         print(f"skipped: {realpages} is absent (the real pages are shared test data, not part of the repo)")
         return 0
-    labels = read_labels()
+    labels = read_labels(LABELS)
     counts = defaultdict(int)
     for label in labels:
         counts[label["label"]] += 1
