@@ -17,7 +17,7 @@ PRIVACY_WORDS: dict[str, tuple[str, ...]] = {
     "en": ("privacy", "personal data", "personal information", "data protection"),
     "de": ("datenschutz", "privatsphäre", "personenbezogen"),
     "fr": ("confidentialité", "confidentialite", "vie privée", "données personnelles", "donnees personnelles",
-           "protection des données"),
+           "protection des données", "informatique et libertés", "informatique & libertés"),
     "es": ("privacidad", "datos personales", "protección de datos"),
     "it": ("riservatezza", "dati personali", "protezione dei dati"),
     "pt": ("privacidade", "dados pessoais", "proteção de dados"),
@@ -88,7 +88,7 @@ URL_PRIVACY_TOKENS = (
     "persoonsgegevens", "prywatnosc", "prywatnosci", "integritet", "personuppgift", "kojinjoho", "kojin_joho",
     "yinsi", "gizlilik", "kvkk", "konfidencialnost", "konfidentsialnost", "politika-konfidencialnosti",
     "personal-data", "personal-information", "ochrana-osobnich", "osobnich-udaju", "tietosuoja", "adatvedelem",
-    "dataconfidentiality",
+    "dataconfidentiality", "cnil",
 )
 # URL path segments of listing pages (tags, categories, topics, searches) rather than documents.
 URL_LISTING_SEGMENTS = (
