@@ -160,3 +160,15 @@ def test_baseline_follows_the_corpus_rule():
     german = "<html><body><a href='/datenschutz'>Datenschutzerklärung</a></body></html>"
     assert baseline_link(extract_links(german, "https://example.de/")) is None
     assert discover(german, "https://example.de/").url == "https://example.de/datenschutz"
+
+
+def test_vocabulary_is_stored_the_way_texts_are_compared():
+    from crawler.discovery import keywords
+
+    tables = [keywords.ALL_PRIVACY_WORDS, keywords.ALL_POLICY_NOUNS, keywords.COOKIE_WORDS, keywords.SETTINGS_WORDS,
+              keywords.IMPRINT_WORDS, keywords.TERMS_WORDS, keywords.SECONDARY_WORDS, keywords.LAW_ACRONYMS]
+    for table in tables:
+        for term in table:
+            assert keywords.normalize_text(term) == term.strip() or term.endswith(" "), term
+    assert set(keywords.LANGUAGES) >= {"en", "de", "fr", "es", "it", "pt", "nl", "pl", "sv", "ja", "zh", "ko", "ru", "tr"}
+    assert keywords.normalize_text("Da\u00adten\u00adschutz\u00ADer\u00adklä\u00adrung") == "datenschutzerklärung"

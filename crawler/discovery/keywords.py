@@ -58,7 +58,8 @@ POLICY_NOUNS: dict[str, tuple[str, ...]] = {
 # Links that sit next to the policy and are not it.
 COOKIE_WORDS = ("cookie", "クッキー", "쿠키", "куки")
 SETTINGS_WORDS = (
-    "settings", "einstellung", "preferences", "manage", "verwalten", "paramétrer", "gestion", "configuración",
+    "settings", "einstellung", "preferences", "manage", "verwalten", "paramétrer", "gérer", "gestion des cookies",
+    "gestions des cookies", "configuración",
     "impostazioni", "instellingen", "ustawienia", "inställningar", "設定", "设置", "설정", "настройк", "ayarlar",
     "choices", "do not sell", "opt-out", "opt out", "adchoices", "ad choices", "privacy center", "anfrage",
 )
