@@ -172,3 +172,18 @@ def test_vocabulary_is_stored_the_way_texts_are_compared():
             assert keywords.normalize_text(term) == term.strip() or term.endswith(" "), term
     assert set(keywords.LANGUAGES) >= {"en", "de", "fr", "es", "it", "pt", "nl", "pl", "sv", "ja", "zh", "ko", "ru", "tr"}
     assert keywords.normalize_text("Da\u00adten\u00adschutz\u00ADer\u00adklä\u00adrung") == "datenschutzerklärung"
+
+
+@pytest.mark.parametrize(("url", "original"), [
+    ("https://web.archive.org/web/20150101000000/http://www.example.co.uk/a", "http://www.example.co.uk/a"),
+    ("https://web.archive.org/web/2015id_/https:/example.com/", "https://example.com/"),
+    # pywb rewrites a scheme-relative link (//host/path) without a scheme.
+    ("http://127.0.0.1:8080/coll/20200101000000mp_///example.com/p/", "http://example.com/p/"),
+    # A dated path of a live site is not an archive URL.
+    ("https://example.com/2019/05/article.html", "https://example.com/2019/05/article.html"),
+    ("https://example.com/2019/05//x.html", "https://example.com/2019/05//x.html"),
+])
+def test_original_url_reads_through_archive_urls_only(url, original):
+    from crawler.discovery import original_url
+
+    assert original_url(url) == original

@@ -37,8 +37,12 @@ _WIDGET = re.compile(
 _PLATFORM_MARKER = re.compile(r"menu-item-privacy-policy|footer-places-privacy", re.I)
 _NOT_NAVIGABLE = re.compile(r"^(javascript|mailto|tel|sms|whatsapp|data|about|file|ftp):", re.I)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
-# An archive's capture URL (Internet Archive, pywb): ``…/<14-digit timestamp><modifier>/<original URL>``.
-_ARCHIVED = re.compile(r"^https?://[^/]+/(?:[^/]+/)*\d{1,14}(?:[a-z]{2}_)?/+(?P<original>https?:/+.+)$", re.I)
+# An archive's capture URL (Internet Archive, pywb): ``…/<timestamp><modifier>/<original URL>``.
+# The original may lack its scheme: archives rewrite a scheme-relative link (``//host/path``) as
+# ``…/<timestamp>mp_///host/path``.
+_ARCHIVED = re.compile(
+    r"^https?://[^/]+/(?:[^/]+/)*\d{4,14}(?:[a-z]{2}_)?/(?:(?P<scheme>https?:)/+|//+)(?P<rest>[^/].*)$", re.I
+)
 
 _DOMAINS = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)  # the bundled suffix list; no network
 
@@ -77,7 +81,7 @@ def original_url(url: str) -> str:
     match = _ARCHIVED.match(url)
     if not match:
         return url
-    return re.sub(r"^(https?:)/+", r"\1//", match.group("original"), flags=re.I)
+    return f"{(match.group('scheme') or 'http:').lower()}//{match.group('rest')}"
 
 
 def site_of(url: str) -> str:
