@@ -7,7 +7,7 @@ Link discovery is measured on the 495 saved pages in ``../shared/realpages/`` wi
 The policy check is measured on the held-out part of its training data (``policycheck.split``): corpus
 privacy policies against real pages that are not policies.
 
-    .venv/bin/python bench/discovery.py [--shared ../shared] [--misses]
+    .venv/bin/python bench/discovery.py [--shared ../shared] [--misses] [--explain FILE]
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from crawler.discovery.evaluation import evaluate_links, read_labels  # noqa: E402
+from crawler.discovery import discover, format_explanation  # noqa: E402
+from crawler.discovery.evaluation import evaluate_links, page_urls, read_labels  # noqa: E402
 
 LABELS = REPO / "tests" / "data" / "privacy_links.tsv"
 
@@ -30,10 +31,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
     parser.add_argument("--misses", action="store_true", help="list every page where our choice is wrong")
+    parser.add_argument("--explain", metavar="FILE", help="print the explanation for one page of realpages and stop")
     args = parser.parse_args()
     realpages = args.shared / "realpages"
     if not (realpages / "index.tsv").exists():
         print(f"skipped: {realpages} is absent (the real pages are shared test data, not part of the repo)")
+        return 0
+    if args.explain:
+        data = (realpages / "pages" / args.explain).read_bytes()
+        print(format_explanation(discover(data, page_urls(realpages).get(args.explain, "")), limit=8))
         return 0
     labels = read_labels(LABELS)
     counts = defaultdict(int)
