@@ -70,8 +70,8 @@ LOGIN_TEXT_TERMS = (
 )
 
 FEATURES = (
-    "length", "privacy terms", "privacy vocabulary", "privacy in title", "terms vocabulary", "terms in title", "cookie share",
-    "login vocabulary", "password field", "soft 404",
+    "length", "privacy terms", "privacy vocabulary", "privacy in title", "terms vocabulary", "terms in title",
+    "cookie share", "login vocabulary", "password field", "soft 404",
 )
 # What it means when a feature pulls a page below the line.
 REASONS = {

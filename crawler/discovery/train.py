@@ -40,7 +40,8 @@ def fit(examples: list[Example]) -> Model:
         error = (p - y) * sample_weight
         weights -= LEARNING_RATE * (z.T @ error / len(y) + L2 * weights)
         bias -= LEARNING_RATE * error.mean()
-    counts = {source: sum(1 for e in examples if e.source == source) for source in ("corpus", "realpages", "handwritten")}
+    sources = ("corpus", "realpages", "handwritten")
+    counts = {source: sum(1 for example in examples if example.source == source) for source in sources}
     return Model(FEATURES, tuple(mean.tolist()), tuple(scale.tolist()), tuple(weights.tolist()), float(bias),
                  {"examples": counts, "l2": L2, "steps": STEPS})
 
