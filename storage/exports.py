@@ -111,11 +111,12 @@ def load_versions(session: Session, version_ids: Sequence[int]) -> Iterator[Expo
                 is_first_page=row.page_id in firsts, original_url=row.original_url, timestamp=row.timestamp,
                 first_seen=row.first_seen, last_seen=row.last_seen, capture_count=row.capture_count,
                 sha256=row.content_sha256, extraction=row.extraction, normalizer_version=row.normalizer_version,
-                chars=row.chars, words=row.words, title=from_comparable(row.title, at),
-                body=from_comparable(body, at),
+                chars=row.chars, words=row.words, title=from_comparable(row.title, at, rendered.archive),
+                body=from_comparable(body, at, rendered.archive),
                 document=render_document(row.hostname, rendered.original_url, rendered.timestamp, row.title, body,
-                                         live=rendered.live),
-                source=rendered.source, snapshot=snapshot_url(at, rendered.original_url) if at else None,
+                                         live=rendered.live, archive=rendered.archive),
+                source=rendered.source,
+                snapshot=snapshot_url(at, rendered.original_url, rendered.archive) if at else None,
             )
 
 

@@ -367,6 +367,14 @@ def cmd_export_warc(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+PLLCPP_HELP = """\
+Lay versions out as the Princeton-Leuven corpus does, in a git repository in DIR:
+  {c1}/{c1c2}/{c1c2c3}/{hostname}.md, e.g. i/im/img/imgur.com.md
+One commit per version in time order, dated at the capture, with the version's metadata
+as JSON in the message and a Policytrack-Version: ID trailer. Running it again appends
+only the versions not exported yet."""
+
+
 def register(command: Callable[..., argparse.ArgumentParser]) -> None:
     p = command("export", lambda args: args.export_func(args), "export versions: pllcpp (git corpus), jsonl, warc")
     sub = p.add_subparsers(dest="export_format", required=True, metavar="FORMAT")
@@ -378,7 +386,7 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
         return parser
 
     q = add_format("pllcpp", help="the corpus layout as a git repository, one commit per version",
-                       description=__doc__.split("\n\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+                   description=PLLCPP_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     q.add_argument("directory", metavar="DIR")
     q.set_defaults(export_func=cmd_export_pllcpp)
     q = add_format("jsonl", help="one JSON object per version (metadata, title, body), in time order")

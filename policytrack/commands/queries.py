@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from policytrack.commands.common import EXIT_OK, fmt_ts, open_db, parse_when
+from policytrack.commands.common import EXIT_OK, fmt_ts, open_db, parse_version_or_when, parse_when, positive_int
 from core.errors import ConfigurationError
 
 FORMATS = ("table", "csv", "tsv", "json", "jsonl")
@@ -203,25 +203,6 @@ def emit(args: argparse.Namespace, rows: Iterable[dict[str, Any]], columns: Sequ
 # --- argument parsing ----------------------------------------------------------------------------------
 
 
-def parse_day_or_when(text: str) -> date | datetime:
-    """A ``YYYY-MM-DD`` stays a whole day (storage reads it as its start for --since, its end for --until)."""
-    text = text.strip()
-    if len(text) == 10 and text[4] == "-":
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            pass
-    return parse_when(text)
-
-
-def parse_version_spec(text: str) -> int | datetime:
-    """A version id (digits, as listed by ``history``) or a date/timestamp (see parse_when)."""
-    text = text.strip()
-    if text.isdigit() and len(text) != 14:
-        return int(text)
-    return parse_when(text)
-
-
 def _ts(value: str | None) -> str:
     return fmt_ts(value) if value else ""
 
@@ -263,8 +244,8 @@ def cmd_history(args: argparse.Namespace) -> int:
     with open_db(args).session() as session:
         versions = storage.site_history(
             session, args.site, url=args.url,
-            since=parse_day_or_when(args.since) if args.since else None,
-            until=parse_day_or_when(args.until) if args.until else None,
+            since=parse_when(args.since, "--since") if args.since else None,
+            until=parse_when(args.until, "--until") if args.until else None,
         )
     if args.format == "table":
         print(render_history(args.site, versions))
@@ -284,12 +265,28 @@ def _document(session: Any, site: str, spec: int | date | datetime | None, url: 
     return storage.version_at(session, site, spec, url=url)
 
 
+def _after_last_capture(session: Any, doc: Any, when: date | datetime, option: str) -> str | None:
+    """A note when ``when`` lies after the page's last capture: the answer is only the last version known."""
+    from storage.queries import page_last_capture
+
+    last = page_last_capture(session, doc.site, doc.page_url)
+    moment = f"{when:%Y%m%d}235959" if not isinstance(when, datetime) else when.strftime("%Y%m%d%H%M%S")
+    if last is None or moment <= last:
+        return None
+    return (f"note: {option} is after the last capture of {doc.site} ({fmt_ts(last)[:10]}): this is the last "
+            f"known version (version v{doc.id}), last seen {fmt_ts(doc.last_seen)[:10]}")
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     if args.at and args.version is not None:
         raise ConfigurationError("give either --at DATE or --version ID, not both")
-    spec = args.version if args.version is not None else (parse_when(args.at) if args.at else None)
+    when = parse_when(args.at, "--at") if args.at else None
+    spec = args.version if args.version is not None else when
     with open_db(args).session() as session:
         doc = _document(session, args.site, spec, args.url)
+        note = _after_last_capture(session, doc, when, f"--at {args.at}") if when is not None else None
+    if note:
+        print(f"policytrack: {note}", file=sys.stderr)
     if args.json:
         print(json.dumps(record(doc), indent=2, ensure_ascii=False))
         return EXIT_OK
@@ -301,30 +298,48 @@ def _meta(doc: Any) -> dict[str, Any]:
     return {k: v for k, v in record(doc).items() if k not in ("body", "document")}
 
 
-def cmd_diff(args: argparse.Namespace) -> int:
+def _pair(session: Any, args: argparse.Namespace) -> tuple[Any, Any]:
+    """The two versions ``diff`` compares, older first; a --from newer than --to is refused, not swapped."""
     import storage
-    from storage.diffs import render_word_diff, unified_diff, word_counts, word_diff
 
-    frm = parse_version_spec(args.from_) if args.from_ else None
-    to = parse_version_spec(args.to) if args.to else None
+    frm = parse_version_or_when(args.from_, "--from") if args.from_ else None
+    to = parse_version_or_when(args.to, "--to") if args.to else None
+    if isinstance(frm, int) or isinstance(to, int):
+        if frm is None:
+            raise ConfigurationError("--from is required when --to is a version id")
+        old, new = _document(session, args.site, frm, args.url), _document(session, args.site, to, args.url)
+    else:
+        old, new = storage.version_pair(session, args.site, frm, to, url=args.url)
+    if (old.first_seen, old.id) > (new.first_seen, new.id):
+        raise ConfigurationError(
+            f"--from is newer than --to: version v{old.id} was first seen {fmt_ts(old.first_seen)}, after "
+            f"version v{new.id} ({fmt_ts(new.first_seen)}); swap them to see what changed"
+        )
+    return old, new
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """Diff the versions' comparable texts -- the form versions are stored and counted in -- so a link
+    that differs only in its snapshot's timestamp is not a change, and the counts are history's."""
+    from storage.diffs import WordHunk, WordOp, line_counts, render_word_diff, unified_diff, word_counts, word_diff
+    from storage.queries import comparable_text
+
     with open_db(args).session() as session:
-        if isinstance(frm, int) or isinstance(to, int):
-            new = _document(session, args.site, to, args.url)
-            if frm is None:
-                raise ConfigurationError("--from is required when --to is a version id")
-            old = _document(session, args.site, frm, args.url)
-        else:
-            old, new = storage.version_pair(session, args.site, frm, to, url=args.url)
-    old_text, new_text = f"# {old.title}\n\n{old.body}", f"# {new.title}\n\n{new.body}"
+        old, new = _pair(session, args)
+        old_side, new_side = comparable_text(session, old.id), comparable_text(session, new.id)
+    old_text, new_text = old_side.text, new_side.text
     label = lambda d: f"{d.site} {fmt_ts(d.first_seen)} (version {d.id}, {d.sha256[:12]})"  # noqa: E731
-    unified = unified_diff(old_text, new_text, label(old), label(new))
-    added = sum(1 for line in unified.splitlines() if line.startswith("+") and not line.startswith("+++"))
-    removed = sum(1 for line in unified.splitlines() if line.startswith("-") and not line.startswith("---"))
+    unified = unified_diff(old_text, new_text, label(old), label(new), render=(old_side.render, new_side.render))
+    added, removed = line_counts(old_text, new_text)
     result: dict[str, Any] = {
         "site": old.site, "from": _meta(old), "to": _meta(new), "mode": "word" if args.word else "line",
         "lines_added": added, "lines_removed": removed, "unified": unified,
     }
-    hunks = word_diff(old_text, new_text) if args.word else []
+    hunks = [
+        WordHunk(h.from_line, h.to_line, [WordOp(o.op, (old_side if o.op == "delete" else new_side).render(o.text))
+                                          for o in h.ops])
+        for h in (word_diff(old_text, new_text) if args.word else [])
+    ]
     if args.word:
         words_added, words_removed = word_counts(hunks)
         result.update(hunks=[dataclasses.asdict(h) for h in hunks], words_added=words_added,
@@ -362,8 +377,8 @@ def cmd_changes(args: argparse.Namespace) -> int:
     with open_db(args).session() as session:
         changes = storage.list_changes(
             session,
-            since=parse_day_or_when(args.since) if args.since else None,
-            until=parse_day_or_when(args.until) if args.until else None,
+            since=parse_when(args.since, "--since") if args.since else None,
+            until=parse_when(args.until, "--until") if args.until else None,
             sites=args.sites, include_technical=not args.no_technical, limit=args.limit,
         )
     emit(args, [record(c) for c in changes], CHANGES_COLUMNS, empty="no changes in that period")
@@ -519,7 +534,7 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
     p = command("show", cmd_show, "print the policy text in force on a date, or a version by id")
     p.add_argument("site")
     p.add_argument("--url", help="the page, when a site has several")
-    p.add_argument("--at", help="date (YYYY-MM-DD) or timestamp; default: the latest version")
+    p.add_argument("--at", help="date (YYYY-MM-DD or YYYYMMDD) or 14-digit timestamp; default: the latest version")
     p.add_argument("--version", type=int, help="a version id, as listed by history")
     p.add_argument("--json", action="store_true", help="the document and its metadata as JSON")
     p.epilog, p.formatter_class = json_help("show"), argparse.RawDescriptionHelpFormatter
@@ -527,8 +542,10 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
     p = command("diff", cmd_diff, "diff two versions of a site, by lines or by words")
     p.add_argument("site")
     p.add_argument("--url", help="the page, when a site has several")
-    p.add_argument("--from", dest="from_", help="older version: date, timestamp or version id (default: the one before --to)")
-    p.add_argument("--to", help="newer version: date, timestamp or version id (default: the latest)")
+    p.add_argument("--from", dest="from_",
+                   help="older version: a date (YYYY-MM-DD or YYYYMMDD), a timestamp, or a version id written v12 "
+                        "(default: the one before --to)")
+    p.add_argument("--to", help="newer version: date, timestamp or version id (v12) (default: the latest)")
     p.add_argument("--word", action="store_true", help="word-level diff ([-removed-]{+added+}) instead of lines")
     p.add_argument("--json", action="store_true")
     p.epilog, p.formatter_class = json_help("diff"), argparse.RawDescriptionHelpFormatter
@@ -538,7 +555,7 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--until", help="last day (YYYY-MM-DD) or timestamp")
     p.add_argument("--site", dest="sites", action="append", metavar="SITE", help="only this site (repeatable)")
     p.add_argument("--no-technical", action="store_true", help="leave out changes due to normalizer upgrades")
-    p.add_argument("--limit", type=int, help="at most this many changes")
+    p.add_argument("--limit", type=positive_int("--limit"), help="at most this many changes")
     output_options(p, "changes")
 
     p = command("search", cmd_search, "when did each site first and last say TERM (full-text phrase search)")
