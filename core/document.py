@@ -41,9 +41,16 @@ TIMESTAMP_SENTINEL = "\ue000"
 _WAYBACK_PATH = re.compile(r"^(.*/)\d{14}(?:[a-z]{2}_)?/")
 
 
-def archive_base_of(fetch_url: str | None) -> str:
-    """The Wayback base (up to the timestamp) of the archive a snapshot was fetched from, e.g.
-    ``http://127.0.0.1:8080/sample/``; the Internet Archive's :data:`SNAPSHOT_BASE` when unknown."""
+def archive_base_of(fetch_url: str | None = None, archive_spec: str | None = None) -> str:
+    """The Wayback base (up to the timestamp) of the archive a capture came from, e.g.
+    ``http://127.0.0.1:8080/sample/``: from the crawl's ``--archive`` value (``pywb:http://HOST:PORT/COLL``
+    or a Wayback host) if known, else from the URL its snapshot was fetched at; the Internet Archive's
+    :data:`SNAPSHOT_BASE` when neither says."""
+    spec = (archive_spec or "").strip().rstrip("/")
+    if spec.startswith("pywb:"):
+        return spec[len("pywb:"):] + "/"
+    if spec.startswith(("http://", "https://")):
+        return spec + "/web/"
     match = _WAYBACK_PATH.match(fetch_url or "")
     return match.group(1) if match else SNAPSHOT_BASE
 

@@ -21,7 +21,9 @@ from core.document import SNAPSHOT_BASE, archive_base_of
 from core.errors import UnknownSite
 from storage.captures import CdxRow, capture_id, record_capture_outcome, record_captures, record_normalized
 from storage.inserts import insert_ignoring_conflicts
-from storage.models import NORMALIZED_STATES, Capture, LiveCapture, LiveSite, Page, Site, Snapshot, Version
+from storage.models import (
+    NORMALIZED_STATES, Capture, CrawlRun, LiveCapture, LiveSite, Page, Site, Snapshot, Version,
+)
 from storage.sites import lookup_hostname
 from storage.types import utcnow
 
@@ -214,12 +216,18 @@ def rendered_for(session: Session, captures: dict[int, tuple[str, str]]) -> dict
 
 
 def _archive_bases(session: Session, capture_ids: Iterable[int]) -> dict[int, str]:
-    """The Wayback base of the archive each capture's snapshot was fetched from (core.document)."""
+    """The Wayback base of the archive each capture came from (:func:`core.document.archive_base_of`):
+    the archive of the run that recorded it, else where its snapshot was fetched (a snapshot is stored
+    once per payload, so it may name another archive that had the same bytes)."""
     ids = list(capture_ids)
-    fetched = dict(session.execute(
-        select(Capture.id, Snapshot.url).join(Snapshot, Snapshot.id == Capture.snapshot_id).where(Capture.id.in_(ids))
-    ).all())
-    return {cid: archive_base_of(fetched.get(cid)) for cid in ids}
+    rows = session.execute(
+        select(Capture.id, CrawlRun.archive, Snapshot.url)
+        .outerjoin(CrawlRun, CrawlRun.id == Capture.first_run_id)
+        .outerjoin(Snapshot, Snapshot.id == Capture.snapshot_id)
+        .where(Capture.id.in_(ids))
+    ).all()
+    found = {cid: archive_base_of(fetched, archive) for cid, archive, fetched in rows}
+    return {cid: found.get(cid, archive_base_of()) for cid in ids}
 
 
 def _archived_same_text(session: Session, live_capture_id: int) -> tuple[int, str, str] | None:

@@ -15,7 +15,7 @@ import dataclasses
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from policytrack.commands.common import EXIT_OK, fmt_ts, open_db, parse_version_or_when, parse_when, positive_int
@@ -438,12 +438,16 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_timeline(args: argparse.Namespace) -> int:
     import storage
 
+    from storage.queries import page_last_capture
+
     with open_db(args).session() as session:
         versions = storage.site_history(session, args.site, url=args.url)
+        last_seen = max((page_last_capture(session, args.site, url) or "" for url in {v.page_url for v in versions}),
+                        default=None)
     if not versions:
         raise ConfigurationError(f"{args.site} has no versions yet: nothing to draw")
     if args.plot:
-        plot_timeline(args.site, versions, args.plot)
+        plot_timeline(args.site, versions, args.plot, last_seen or None)
         print(f"timeline of {args.site} ({len(versions)} versions) written to {args.plot}")
         return EXIT_OK
     print(text_timeline(args.site, versions))
@@ -453,7 +457,7 @@ def cmd_timeline(args: argparse.Namespace) -> int:
 PLOT_FORMATS = ("svg", "png")
 
 
-def plot_timeline(site: str, versions: Sequence[Any], path: str) -> None:
+def plot_timeline(site: str, versions: Sequence[Any], path: str, last_seen: str | None = None) -> None:
     """Draw version length (words) as a step line over time, with a marker line at every change.
 
     matplotlib with the Agg backend (no display needed); the format follows the file suffix. Technical
@@ -477,24 +481,35 @@ def plot_timeline(site: str, versions: Sequence[Any], path: str) -> None:
     import matplotlib.pyplot as plt
 
     moments = [datetime.strptime(v.first_seen, "%Y%m%d%H%M%S") for v in versions]
-    end = max(datetime.strptime(versions[-1].last_seen, "%Y%m%d%H%M%S"), moments[-1])
+    # The line runs on to the last capture seen: that text was still in force then.
+    end = max([moments[-1], *(datetime.strptime(t, "%Y%m%d%H%M%S") for t in (last_seen, versions[-1].last_seen) if t)])
     words = [v.words for v in versions]
+    span = (end - moments[0]) or timedelta(days=1)
     figure, axes = plt.subplots(figsize=(10, 4), dpi=100)
     try:
         axes.step(moments + [end], words + [words[-1]], where="post", color="#1f5fa8", linewidth=2, label="words")
         axes.plot(moments, words, "o", color="#1f5fa8", markersize=4)
+        drawn: set[str] = set()
         for v, when in zip(versions, moments):
             if v.change_id is None:
                 continue
+            kind = "technical change (normalizer)" if v.technical else "change"
             style = dict(color="#999999", linestyle=":") if v.technical else dict(color="#d2691e", linestyle="--")
-            axes.axvline(when, linewidth=1, alpha=0.8, **style)
+            axes.axvline(when, linewidth=1, alpha=0.8, label=None if kind in drawn else kind, **style)
+            drawn.add(kind)
+            # Labels near the right edge are written leftwards, so none runs out of the frame.
+            right = (when - moments[0]) / span > 0.85
             axes.annotate(f"+{v.lines_added}/-{v.lines_removed}", (when, v.words), textcoords="offset points",
-                          xytext=(3, 6), fontsize=7, color=style["color"])
+                          xytext=(-3 if right else 3, 6), ha="right" if right else "left", fontsize=7,
+                          color=style["color"], annotation_clip=True)
         axes.set_title(f"{site}: privacy policy length over time ({len(versions)} versions)")
         axes.set_ylabel("words")
-        axes.set_ylim(bottom=0)
+        axes.set_xlabel("first seen (UTC)")
+        axes.set_ylim(bottom=0, top=max(words) * 1.15 or 1)  # headroom for the labels above the line
+        axes.set_xlim(moments[0] - span * 0.02, end + span * 0.02)
         axes.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
         axes.grid(axis="y", alpha=0.3)
+        axes.legend(loc="lower left", fontsize=8)
         figure.autofmt_xdate()
         figure.tight_layout()
         # No creation date in the SVG: the same history gives the same file.
