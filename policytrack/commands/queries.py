@@ -399,11 +399,14 @@ SEARCH_COLUMNS: list[Column] = [
 def cmd_search(args: argparse.Namespace) -> int:
     import storage
 
+    from storage.db import is_read_only
+
     db = open_db(args)
     # Index what the last crawl stored in a short write transaction of its own, so the (longer) search
-    # itself only reads and never holds SQLite's write lock.
-    with db.session(immediate=True) as session:
-        storage.catch_up(session)
+    # itself only reads and never holds SQLite's write lock. A read-only database is searched as indexed.
+    if not is_read_only(db.engine):
+        with db.session(immediate=True) as session:
+            storage.catch_up(session)
     with db.session() as session:
         hits = storage.search_versions(session, args.term, args.sites, case_sensitive=args.case_sensitive)
     emit(args, [record(h) for h in hits], SEARCH_COLUMNS, empty=f"no version contains {args.term!r}")
