@@ -105,27 +105,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
 COMMAND_MODULES = [sites, runs, queries, exports, schedule, archive]
 
 
-# Commands (and group actions) whose standard output only reports what was done: --quiet silences it.
-# Everything else prints what the user asked for (a listing, a document, a diff), which --quiet keeps.
-STATUS_COMMANDS = frozenset({
-    "init", "add", "sites remove", "crawl", "archive-now", "demo", "schedule add", "schedule remove",
-    "notify add", "notify remove", "announce", "export pllcpp", "export warc", "live on/off", "feed -o",
-    "timeline --plot", "archive import",
-})
+# Commands whose standard output only reports what was done: --quiet silences it. Everything else prints
+# what the user asked for (a listing, a document, a diff), which --quiet keeps. Some report only in one form.
+REPORTING_COMMANDS: dict[str, Callable[[argparse.Namespace], bool]] = {
+    **{name: lambda args: True for name in (
+        "cmd_init", "cmd_add", "cmd_sites_remove", "cmd_crawl", "cmd_archive_now", "cmd_demo", "cmd_schedule_add",
+        "cmd_schedule_remove", "cmd_notify_add", "cmd_notify_remove", "cmd_announce", "cmd_export_pllcpp",
+        "cmd_export_warc", "cmd_archive_import",
+    )},
+    "cmd_feed": lambda args: args.output not in (None, "-"),  # "wrote FILE"; the feed itself is data
+    "cmd_timeline": lambda args: bool(args.plot),  # "written to FILE"; the text bars are data
+    "cmd_live": lambda args: bool(args.sites),  # "live checks on: ..."; without sites it lists them
+}
 
 
-def _command_name(args: argparse.Namespace) -> str:
-    action = next((getattr(args, f"{args.command}_{k}", None) for k in ("command", "format")
-                   if getattr(args, f"{args.command}_{k}", None)), None)
-    if action is None and args.command == "export":
-        action = getattr(args, "export_format", None)
-    name = f"{args.command} {action}" if action else args.command
-    if args.command == "live" and getattr(args, "sites", None):
-        return "live on/off"
-    if args.command in ("feed", "timeline"):
-        return {"feed": "feed -o", "timeline": "timeline --plot"}[args.command] \
-            if getattr(args, "output", None) not in (None, "-") or getattr(args, "plot", None) else args.command
-    return name
+def _only_reports(args: argparse.Namespace) -> bool:
+    func = getattr(args, "export_func", None) or getattr(args, "archive_func", None) or args.func
+    return REPORTING_COMMANDS.get(getattr(func, "__name__", ""), lambda _: False)(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -179,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.quiet and _command_name(args) in STATUS_COMMANDS:
+        if args.quiet and _only_reports(args):
             with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
                 return args.func(args)
         return args.func(args)

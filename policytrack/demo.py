@@ -24,7 +24,9 @@ def prepare_workdir(workdir: Path) -> None:
     """Make ``workdir`` ready for a fresh demo, removing only the demo's own files from an earlier run."""
     if workdir.exists() and not workdir.is_dir():
         raise ConfigurationError(f"cannot use {str(workdir)!r} for the demo: it is a file")
-    if workdir.is_dir() and any(workdir.iterdir()) and not (workdir / MARKER).is_file():
+    # A folder of an earlier demo that predates the mark holds only the demo's own names: accepted too.
+    foreign = workdir.is_dir() and any(p.name not in CREATED for p in workdir.iterdir())
+    if foreign and not (workdir / MARKER).is_file():
         raise ConfigurationError(
             f"refusing to use {str(workdir)!r} for the demo: it is not empty and was not made by "
             "'policytrack demo' (give an empty or new folder with --workdir)"

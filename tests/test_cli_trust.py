@@ -382,11 +382,14 @@ def test_bulk_add_from_a_file_in_one_transaction_with_a_report(database, tmp_pat
     result = cli(database, "add", "--from", str(sheet))
     elapsed = time.monotonic() - started
     assert result.code == 1  # some rows were rejected: said, and the exit code says so too
-    lines = result.out.splitlines()
-    assert lines[0] == f"{sheet}: 3000 page(s) added, 0 already tracked, 3 row(s) rejected"
-    assert lines[1].startswith("  line 3002: bad host!,https://x.org/p: invalid hostname 'bad host!'")
-    assert lines[2] == "  line 3003: nourl.org: no privacy page URL (give it as the second column)"
-    assert lines[3].startswith("  line 3004: ok.org,ftp://ok.org/p: invalid page URL")
+    assert result.out == f"{sheet}: 3000 page(s) added, 0 already tracked, 3 row(s) rejected\n"
+    lines = result.err.splitlines()  # errors, on stderr: --quiet keeps them
+    assert len(lines) == 3
+    assert lines[0].startswith(f"policytrack: {sheet}, line 3002: rejected 'bad host!,https://x.org/p': "
+                               "invalid hostname 'bad host!'")
+    assert lines[1] == (f"policytrack: {sheet}, line 3003: rejected 'nourl.org': no privacy page URL "
+                        "(give it as the second column)")
+    assert lines[2].startswith(f"policytrack: {sheet}, line 3004: rejected 'ok.org,ftp://ok.org/p': invalid page URL")
     assert len(json_out(database, "sites")) == 3000
     assert elapsed < 60, f"bulk add took {elapsed:.1f}s"  # generous: a shared machine; seconds on an idle one
     tsv = tmp_path / "more.tsv"

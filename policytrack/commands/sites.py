@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,8 +88,8 @@ def cmd_add(args: argparse.Namespace) -> int:
     with db.session(immediate=True) as session:
         page = add_site(session, args.site, args.url)
     if created:
-        _say(args, f"created database {db.display_url}")
-    _say(args, f"tracking {page.site}: {page.url}" if page.added else f"{page.site} already tracks {page.url}")
+        print(f"created database {db.display_url}")
+    print(f"tracking {page.site}: {page.url}" if page.added else f"{page.site} already tracks {page.url}")
     return EXIT_OK
 
 
@@ -100,11 +101,11 @@ def _add_from_file(args: argparse.Namespace, path: Path) -> int:
     with db.session(immediate=True) as session:  # one transaction: every valid row, or none
         pages = add_sites(session, pairs)
     if created:
-        _say(args, f"created database {db.display_url}")
+        print(f"created database {db.display_url}")
     added = sum(p.added for p in pages)
-    _say(args, f"{path}: {added} page(s) added, {len(pages) - added} already tracked, {len(rejected)} row(s) rejected")
-    for row in rejected:
-        print(f"  line {row.line}: {row.text}: {row.reason}")
+    print(f"{path}: {added} page(s) added, {len(pages) - added} already tracked, {len(rejected)} row(s) rejected")
+    for row in rejected:  # errors: on stderr, so --quiet keeps them
+        print(f"policytrack: {path}, line {row.line}: rejected {row.text!r}: {row.reason}", file=sys.stderr)
     return EXIT_ERROR if rejected else EXIT_OK
 
 
@@ -115,11 +116,6 @@ def _open_for_adding(args: argparse.Namespace):
     path = sqlite_file(resolve_db_url(args.db))
     created = path is not None and not path.exists()
     return open_db(args, create=True), created
-
-
-def _say(args: argparse.Namespace, text: str) -> None:
-    if not getattr(args, "quiet", False):
-        print(text)
 
 
 SITES_COLUMNS = [
@@ -170,7 +166,7 @@ def cmd_sites_remove(args: argparse.Namespace) -> int:
         removed = [remove_site(session, site, purge=args.purge) for site in args.sites]
     for r in removed:
         what = "deleted with its whole history" if r.purged else "no longer crawled; its history is kept"
-        _say(args, f"removed {r.site} ({', '.join(r.urls) or 'no pages'}): {what}")
+        print(f"removed {r.site} ({', '.join(r.urls) or 'no pages'}): {what}")
     return EXIT_OK
 
 
