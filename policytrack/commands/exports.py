@@ -292,7 +292,9 @@ def archived_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]
 
 
 def export_warc(database: Any, target: str, sites: list[str] | None = None) -> int:
-    """Every stored snapshot as a WARC response record at its capture's URL and time; returns the count.
+    """Every capture as a WARC response record at its URL and time, with its archived status and headers
+    (redirects and archived errors included: see :class:`storage.exports.ArchivedResponse`); returns the
+    count. Crawling the export gives the same history as the database it came from.
 
     A payload already written for the same URL becomes a revisit record (identical-payload-digest), as
     the Internet Archive stores unchanged pages. Written gzip-compressed per record (``.warc.gz``).
@@ -327,7 +329,7 @@ def export_warc(database: Any, target: str, sites: list[str] | None = None) -> i
             warc_headers = {"WARC-Record-ID": warc_record_id(snap.url, snap.timestamp, snap.sha256),
                             "WARC-Date": capture.warc_date}
             original = originals.get((snap.url, snap.sha256))
-            if original is not None and original.timestamp <= capture.timestamp:
+            if original is not None and snap.payload and original.timestamp <= capture.timestamp:
                 record = writer.create_revisit_record(
                     snap.url, digest=f"sha1:{payload_digest(snap.payload)}", refers_to_uri=original.url,
                     refers_to_date=original.warc_date, http_headers=http_headers, warc_headers_dict=warc_headers,
