@@ -199,6 +199,7 @@ def test_unreachable_archive_fails_cleanly_and_keeps_data(archive_factory, db_ur
 
 
 def test_cli_errors_are_one_line(db_url):
+    assert run_cli("init", db=db_url).code == 0  # only init and add create a database
     unknown = run_cli("history", "nowhere.example", db=db_url)
     assert unknown.code == 1 and unknown.err.count("\n") == 1 and "unknown site" in unknown.err
     bad = run_cli("add", "../x", "https://x.example/p", db=db_url)
