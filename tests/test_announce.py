@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 import storage
-from core.document import header_line, live_header_line
+from core.document import archive_base_of, header_line, live_header_line
 from policytrack.localarchive import WarcCapture
 from storage.live import live_captures
 from storage.models import Change, Delivery
@@ -223,7 +223,8 @@ def test_live_checks_see_a_change_the_day_it_happens_and_the_archive_confirms_it
         # The archive captures the same text later: it lands in the same version and confirms the live capture.
         later = (datetime.strptime(seen_live.timestamp, "%Y%m%d%H%M%S") + timedelta(seconds=1)).strftime("%Y%m%d%H%M%S")
         confirmed = WarcCapture(live.url, later, page(SITE, text_b, 7))
-        assert crawl(db_url, archive_factory([old, confirmed])).code == 0
+        confirming = archive_factory([old, confirmed])
+        assert crawl(db_url, confirming).code == 0
         with database.session() as session:
             versions = storage.site_history(session, SITE)
             matched = live_captures(session, page_id)[0]
@@ -233,7 +234,9 @@ def test_live_checks_see_a_change_the_day_it_happens_and_the_archive_confirms_it
         # Now the document is the corpus document of the archive's capture; it was still first seen live.
         shown = run_cli("show", SITE, "--json", db=db_url).json()
         assert shown["source"] == "live" and shown["first_seen"] == seen_live.timestamp
-        assert shown["document"].startswith(header_line(SITE, live.url, later) + "\n\n# ")
+        # (Linked to the archive that captured it: the test's pywb.)
+        assert shown["document"].startswith(
+            header_line(SITE, live.url, later, archive_base_of(archive_spec=confirming)) + "\n\n# ")
 
         # The live page changes: the next run has the new version and announces it at once.
         live.body = page(SITE, text_c, 100)
