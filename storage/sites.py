@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,7 +40,7 @@ class PageRef:
     page_id: int
     site: str
     url: str
-    added: bool = False  # add_site: this call started tracking the page (False: it was tracked already)
+    added: bool = field(default=False, compare=False)  # add_site: this call started tracking the page
 
 
 def lookup_hostname(hostname: str) -> str:
