@@ -20,12 +20,17 @@ out as ``https://web.archive.org/web/{timestamp}id_/...``: two byte-identical ca
 give bodies that differ only in that timestamp. Versions are therefore compared and stored in a
 *comparable* form where the capture's own timestamp inside snapshot URLs is replaced by a sentinel, and
 rendered back for whichever capture a document is shown for. Pure functions, no state.
+
+A capture from another Wayback-compatible archive (pywb, OpenWayback) is rendered with that archive's
+address (``archive``, see :func:`archive_base_of`): its header and its snapshot links point where the
+capture really is. The Internet Archive's form is the corpus's, byte for byte.
 """
 
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import quote
+import re
+from urllib.parse import quote, urlsplit
 
 SNAPSHOT_BASE = "https://web.archive.org/web/"
 # A private-use character: never produced by html2text from real pages in practice, and
@@ -33,9 +38,26 @@ SNAPSHOT_BASE = "https://web.archive.org/web/"
 TIMESTAMP_SENTINEL = "\ue000"
 
 
-def snapshot_url(timestamp: str, original_url: str) -> str:
-    """The raw (``id_``) Wayback snapshot URL exactly as the corpus writes it."""
-    return f"{SNAPSHOT_BASE}{timestamp}id_/{quote(original_url, safe='/')}"
+_WAYBACK_PATH = re.compile(r"^(.*/)\d{14}(?:[a-z]{2}_)?/")
+
+
+def archive_base_of(fetch_url: str | None = None, archive_spec: str | None = None) -> str:
+    """The Wayback base (up to the timestamp) of the archive a capture came from, e.g.
+    ``http://127.0.0.1:8080/sample/``: from the crawl's ``--archive`` value (``pywb:http://HOST:PORT/COLL``
+    or a Wayback host) if known, else from the URL its snapshot was fetched at; the Internet Archive's
+    :data:`SNAPSHOT_BASE` when neither says."""
+    spec = (archive_spec or "").strip().rstrip("/")
+    if spec.startswith("pywb:"):
+        return spec[len("pywb:"):] + "/"
+    if spec.startswith(("http://", "https://")):
+        return spec + "/web/"
+    match = _WAYBACK_PATH.match(fetch_url or "")
+    return match.group(1) if match else SNAPSHOT_BASE
+
+
+def snapshot_url(timestamp: str, original_url: str, archive: str = SNAPSHOT_BASE) -> str:
+    """The raw (``id_``) Wayback snapshot URL exactly as the corpus writes it (in ``archive``)."""
+    return f"{archive}{timestamp}id_/{quote(original_url, safe='/')}"
 
 
 def archived_date(timestamp: str) -> str:
@@ -43,11 +65,12 @@ def archived_date(timestamp: str) -> str:
     return f"{timestamp[0:4]}-{timestamp[4:6]}-{timestamp[6:8]}"
 
 
-def header_line(site: str, original_url: str, timestamp: str) -> str:
+def header_line(site: str, original_url: str, timestamp: str, archive: str = SNAPSHOT_BASE) -> str:
+    where = "on the Wayback Machine" if archive == SNAPSHOT_BASE else f"in the archive at {urlsplit(archive).netloc}"
     return (
         f"> *The following text is extracted and transformed from the {site} privacy policy that was "
-        f"archived on {archived_date(timestamp)}. Please check the [original snapshot on the Wayback "
-        f"Machine]({snapshot_url(timestamp, original_url)}) for the most accurate reproduction.*"
+        f"archived on {archived_date(timestamp)}. Please check the [original snapshot {where}]"
+        f"({snapshot_url(timestamp, original_url, archive)}) for the most accurate reproduction.*"
     )
 
 
@@ -60,17 +83,18 @@ def live_header_line(site: str, url: str, timestamp: str) -> str:
 
 
 def render_document(site: str, original_url: str, timestamp: str, title: str, body: str, *,
-                    live: bool = False) -> str:
+                    live: bool = False, archive: str = SNAPSHOT_BASE) -> str:
     """The full corpus document for one capture. ``body`` may be exact or comparable form.
 
     ``live``: the capture was fetched from the site itself at ``timestamp`` (see the module docstring).
+    ``archive``: the Wayback base of the archive the capture came from.
     """
     if live:
         header = live_header_line(site, original_url, timestamp)
         body, title = from_comparable(body, None), from_comparable(title, None)
     else:
-        header = header_line(site, original_url, timestamp)
-        body, title = from_comparable(body, timestamp), from_comparable(title, timestamp)
+        header = header_line(site, original_url, timestamp, archive)
+        body, title = from_comparable(body, timestamp, archive), from_comparable(title, timestamp, archive)
     return f"{header}\n\n# {title}\n\n{body}"
 
 
@@ -83,12 +107,13 @@ def to_comparable(text: str, timestamp: str) -> str:
     return text.replace(_prefix(timestamp), _prefix(TIMESTAMP_SENTINEL))
 
 
-def from_comparable(text: str, timestamp: str | None) -> str:
-    """Inverse of :func:`to_comparable` for the capture the text is shown for.
+def from_comparable(text: str, timestamp: str | None, archive: str = SNAPSHOT_BASE) -> str:
+    """Inverse of :func:`to_comparable` for the capture the text is shown for (from ``archive``).
 
     ``None``: a live capture, which has no snapshot: its links point to the original URLs instead.
     """
-    return text.replace(_prefix(TIMESTAMP_SENTINEL), _prefix(timestamp) if timestamp is not None else "")
+    shown = f"{archive}{timestamp}id_/" if timestamp is not None else ""
+    return text.replace(_prefix(TIMESTAMP_SENTINEL), shown)
 
 
 def content_sha256(title: str, comparable_body: str) -> str:

@@ -7,53 +7,23 @@ policytrack's own errors into one line on stderr with a non-zero exit -- never a
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Callable, Sequence
 
-from policytrack.commands import exports, queries, runs, schedule
-from policytrack.commands.common import EXIT_ERROR, EXIT_OK, db_url, fmt_ts, open_db
+from policytrack.commands import archive, exports, queries, runs, schedule, sites
+from policytrack.commands.common import EXIT_ERROR, EXIT_OK, db_url, open_db, parse_when
 from core.errors import ConfigurationError, PolicytrackError
 
 
 # --- commands --------------------------------------------------------------------------------------
 def cmd_init(args: argparse.Namespace) -> int:
-    db = open_db(args)
+    db = open_db(args, create=True)
     db.dispose()
-    print(f"database ready: {db.url}")
-    return EXIT_OK
-
-
-def cmd_add(args: argparse.Namespace) -> int:
-    import storage
-
-    db = open_db(args)
-    with db.session() as session:
-        page = storage.add_site(session, args.site, args.url)
-    print(f"tracking {page.site}: {page.url}")
-    return EXIT_OK
-
-
-def cmd_sites(args: argparse.Namespace) -> int:
-    import storage
-
-    with open_db(args).session() as session:
-        sites = storage.list_sites(session)
-    if args.json:
-        print(json.dumps([s.__dict__ for s in sites], indent=2))
-        return EXIT_OK
-    if not sites:
-        print("no sites tracked yet: policytrack add SITE URL")
-    for s in sites:
-        if s.first_capture:
-            span = f"{fmt_ts(s.first_capture)[:10]} .. {fmt_ts(s.last_capture)[:10]}"
-        else:
-            span = "not crawled yet" if all(state == "never" for state in s.listing.values()) else "no captures"
-        print(f"{s.hostname}\t{s.versions} versions\t{s.captures} captures\t{span}\t{' '.join(s.urls)}")
-        for note in s.notes:
-            print(f"  {note}")
+    print(f"database ready: {db.display_url}")  # never the password
     return EXIT_OK
 
 
@@ -98,7 +68,8 @@ def cmd_normalize(args: argparse.Namespace) -> int:
         payload = path.read_bytes()
     except OSError as exc:
         raise ConfigurationError(f"cannot read {path}: {exc.strerror}") from None
-    if not (args.timestamp.isdigit() and len(args.timestamp) == 14):
+    when = parse_when(args.timestamp, "--timestamp")
+    if not (isinstance(when, datetime) and args.timestamp.isdigit()):
         raise ConfigurationError(f"invalid --timestamp {args.timestamp!r}: expected 14 digits, e.g. 20141230054142")
     headers = (("Content-Type", args.content_type),) if args.content_type else ()
     meta = CaptureMeta(site=args.site, original_url=args.url, timestamp=args.timestamp, headers=headers)
@@ -131,25 +102,49 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 # --- parser ----------------------------------------------------------------------------------------
 # Each area registers its own subcommands: module.register(command), with the factory in build_parser.
-COMMAND_MODULES = [runs, queries, exports, schedule]
+COMMAND_MODULES = [sites, runs, queries, exports, schedule, archive]
+
+
+# Commands whose standard output only reports what was done: --quiet silences it. Everything else prints
+# what the user asked for (a listing, a document, a diff), which --quiet keeps. Some report only in one form.
+REPORTING_COMMANDS: dict[str, Callable[[argparse.Namespace], bool]] = {
+    **{name: lambda args: True for name in (
+        "cmd_init", "cmd_add", "cmd_sites_remove", "cmd_crawl", "cmd_archive_now", "cmd_demo", "cmd_schedule_add",
+        "cmd_schedule_remove", "cmd_notify_add", "cmd_notify_remove", "cmd_announce", "cmd_export_pllcpp",
+        "cmd_export_warc", "cmd_archive_import",
+    )},
+    "cmd_feed": lambda args: args.output not in (None, "-"),  # "wrote FILE"; the feed itself is data
+    "cmd_timeline": lambda args: bool(args.plot),  # "written to FILE"; the text bars are data
+    "cmd_live": lambda args: bool(args.sites),  # "live checks on: ..."; without sites it lists them
+}
+
+
+def _only_reports(args: argparse.Namespace) -> bool:
+    func = getattr(args, "export_func", None) or getattr(args, "archive_func", None) or args.func
+    return REPORTING_COMMANDS.get(getattr(func, "__name__", ""), lambda _: False)(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version("policytrack")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        release = "unknown"
     parser = argparse.ArgumentParser(prog="policytrack", description="Track the history of websites' privacy policies.")
+    parser.add_argument("--version", action="version", version=f"policytrack {release}")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="print only errors and what was asked for (no 'done' messages)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
         p.add_argument("--db", help="SQLAlchemy database URL or SQLite path (default: $POLICYTRACK_DB or ./policytrack.db)")
+        p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         p.set_defaults(func=func)
         return p
 
     command("init", cmd_init, "create or upgrade the database")
-    p = command("add", cmd_add, "track a site's privacy page")
-    p.add_argument("site", help="the site's hostname, e.g. example.com")
-    p.add_argument("url", help="the privacy page URL, e.g. https://example.com/privacy")
-    p = command("sites", cmd_sites, "list tracked sites")
-    p.add_argument("--json", action="store_true")
     p = command("crawl", cmd_crawl, "fetch new captures from the archive and record new versions")
     p.add_argument("sites", nargs="*", metavar="SITE", help="sites to crawl (default: all)")
     p.add_argument("--archive", help="https://web.archive.org (default) or pywb:http://HOST:PORT/COLLECTION")
@@ -180,7 +175,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.quiet and _only_reports(args):
+            with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+                return args.func(args)
         return args.func(args)
+    except BrokenPipeError:
+        # The reader went away (`policytrack history x | head -1`): stop quietly, as Unix tools do.
+        # Standard output is pointed at /dev/null so the interpreter's final flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
     except PolicytrackError as exc:
         print(f"policytrack: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -188,6 +191,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("policytrack: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # anything unexpected: one line, details only on request
+        if "readonly database" in str(getattr(exc, "orig", "")):
+            print("policytrack: error: the database is read-only: this command needs to write to it", file=sys.stderr)
+            return EXIT_ERROR
         if os.environ.get("POLICYTRACK_DEBUG"):
             raise
         print(f"policytrack: internal error: {type(exc).__name__}: {exc} (set POLICYTRACK_DEBUG=1 for details)",

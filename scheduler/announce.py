@@ -33,6 +33,7 @@ from storage.announcements import (
     change_announcement,
     finish_announcement,
     list_channels,
+    masked_url,
     pending_announcements,
     record_delivery,
     settle_announcements,
@@ -42,7 +43,6 @@ from storage.leases import Holder, LeaseKeeper
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "policytrack/0.1 (change announcements)"
-WAYBACK = "https://web.archive.org/web"
 
 
 @dataclass
@@ -88,14 +88,10 @@ class AnnounceReport:
 # --- what is sent -----------------------------------------------------------------------------------
 
 
-def archive_link(timestamp: str, url: str) -> str:
-    return f"{WAYBACK}/{timestamp}/{url}"
-
-
 def _version(ref: Any) -> dict[str, Any]:
     return {"id": ref.id, "sha256": ref.sha256, "first_seen": ref.first_seen, "last_seen": ref.last_seen,
             "source": "live" if ref.live else "archive",
-            "url": ref.url if ref.live else archive_link(ref.first_seen, ref.url)}
+            "url": ref.link}
 
 
 def webhook_payload(change: ChangeAnnouncement) -> dict[str, Any]:
@@ -128,9 +124,9 @@ def message(change: ChangeAnnouncement) -> tuple[str, str]:
         f"The privacy policy of {change.site} ({change.page_url}) changed between "
         f"{_stamp(change.before_timestamp)} and {_stamp(change.after_timestamp)} UTC (first seen {seen}).\n"
         f"{change.summary.describe()}.\n"
-        f"Before: version {change.before.id}, {_version(change.before)['url']}\n"
-        f"After: version {change.after.id}, {_version(change.after)['url']}\n"
-        f"policytrack diff {change.site} --from {change.before.first_seen[:8]} --to {change.after.first_seen[:8]}"
+        f"Before: version {change.before.id}, {change.before.link}\n"
+        f"After: version {change.after.id}, {change.after.link}\n"
+        f"policytrack diff {change.site} --from v{change.before.id} --to v{change.after.id}"
     )
     return title, body
 
@@ -157,13 +153,13 @@ def post_json(url: str, payload: dict[str, Any], policy: SendPolicy, headers: di
                 response.read(65536)
                 return None
         except urllib.error.HTTPError as exc:
-            error = f"HTTP {exc.code} from {url}"
+            error = f"HTTP {exc.code} from {masked_url(url)}"
             if exc.code < 500 and exc.code not in (408, 429):
                 return error
             wait = min(policy.max_backoff, _retry_after(exc) or wait)
         except (urllib.error.URLError, OSError, ValueError) as exc:
-            reason = getattr(exc, "reason", exc)
-            error = f"{url}: {reason}"
+            reason = str(getattr(exc, "reason", exc)).replace(url, masked_url(url))
+            error = f"{masked_url(url)}: {reason}"
             if isinstance(exc, ValueError):  # a malformed URL will not get better
                 return error
         if attempt < policy.retries:
@@ -184,7 +180,7 @@ def send_apprise(channel: ChannelInfo, change: ChangeAnnouncement, policy: SendP
         return "the apprise package is not installed (pip install apprise)"
     notifier = apprise.Apprise()
     if not notifier.add(channel.target):
-        return f"invalid or unsupported Apprise URL {channel.target!r}"
+        return f"invalid or unsupported Apprise URL {channel.shown!r}"
     title, body = message(change)
     for attempt in range(policy.retries + 1):
         if notifier.notify(title=title, body=body):

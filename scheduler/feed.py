@@ -16,7 +16,7 @@ from typing import Sequence
 
 import storage
 from core.errors import ConfigurationError
-from scheduler.announce import archive_link, message
+from scheduler.announce import message
 from storage.announcements import ChangeAnnouncement, recent_changes
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -62,9 +62,8 @@ def atom_feed(changes: Sequence[ChangeAnnouncement], *, feed_id: str = DEFAULT_F
         _el(entry, "title", f"{heading} ({change.summary.lines_added:+d}/-{change.summary.lines_removed} lines)")
         _el(entry, "updated", _iso(change.detected_at))
         _el(entry, "published", _iso(change.detected_at))
-        after = change.after.url if change.after.live else archive_link(change.after.first_seen, change.after.url)
-        _el(entry, "link", rel="alternate", href=after)
-        _el(entry, "link", rel="related", href=archive_link(change.before.first_seen, change.before.url),
+        _el(entry, "link", rel="alternate", href=change.after.link)
+        _el(entry, "link", rel="related", href=change.before.link,
             title="the version before")
         _el(entry, "category", term=change.site)
         for section in change.summary.sections:

@@ -25,7 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 import storage
 from core.errors import ConfigurationError
-from storage.scheduling import job_store, last_schedule_runs
+from storage.scheduling import issue_schedule_id, job_store, last_schedule_runs
 
 JOB_FUNC = "scheduler.jobs:scheduled_crawl"
 RECOVERY_SUFFIX = "-recovery"
@@ -129,9 +129,9 @@ def make_trigger(*, every: str | None = None, cron: str | None = None, tz: str |
         raise ConfigurationError(f"invalid --cron {cron!r}: {exc} (expected 5 fields: MIN HOUR DAY MONTH WEEKDAY)") from None
 
 
-def _next_id(scheduler: BaseScheduler) -> str:
-    numbers = [int(m.group(1)) for job in scheduler.get_jobs() if (m := _ID.fullmatch(job.id))]
-    return f"s{max(numbers, default=0) + 1}"
+def _next_id(db: storage.Database, scheduler: BaseScheduler) -> str:
+    with db.session(immediate=True) as session:
+        return issue_schedule_id(session, [job.id for job in scheduler.get_jobs()])
 
 
 def _sites_label(sites: Sequence[str] | None) -> str:
@@ -148,7 +148,7 @@ def add_schedule(db: storage.Database, sites: Sequence[str] | None, *, every: st
         with db.session() as session:  # unknown sites are refused now, not at 3 a.m.
             hosts = sorted({page.site for page in storage.pages_for(session, list(sites))})
     with _store(db) as scheduler:
-        schedule_id = _next_id(scheduler)
+        schedule_id = _next_id(db, scheduler)
         job = scheduler.add_job(
             JOB_FUNC, trigger, id=schedule_id, name=f"crawl {_sites_label(hosts)} {describe_trigger(trigger)}",
             kwargs={"schedule_id": schedule_id, "sites": hosts}, coalesce=True, max_instances=1,

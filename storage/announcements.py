@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -26,11 +27,12 @@ from storage.models import (
     Change,
     Channel,
     Delivery,
-    LiveCapture,
     Page,
     Site,
     Version,
 )
+from storage.live import rendered_for
+from storage.queries import site_named
 from storage.summary import ChangeSummary, document_lines, summarize
 from storage.types import utcnow
 from storage.versions import mark_announced
@@ -50,6 +52,43 @@ class ChannelInfo:
     pending: int = 0
     failed: int = 0
 
+    @property
+    def shown(self) -> str:
+        """The target as it may be printed or logged: webhook and Apprise URLs carry secrets."""
+        return masked_target(self.kind, self.target)
+
+
+def masked_url(url: str) -> str:
+    """A webhook URL without its secrets: tokens hide in passwords, paths and queries alike, so only the
+    scheme and host are kept (``https://hooks.example.org/***``)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(an invalid URL)"
+    if not parts.scheme or not host:
+        return "(an invalid URL)"
+    user = f"{parts.username}:***@" if parts.password else (f"{parts.username}@" if parts.username else "")
+    rest = "/***" if parts.path.strip("/") or parts.query or parts.fragment else ""
+    return f"{parts.scheme}://{user}{host}{port}{rest}"
+
+
+def masked_target(kind: str, target: str) -> str:
+    """A channel's target for display: Apprise's own privacy form for Apprise URLs (it knows which part of
+    each service's URL is a token), :func:`masked_url` for webhooks, a feed's path as it is."""
+    if kind == "feed":
+        return target
+    if kind == "apprise":
+        try:
+            import apprise
+
+            service = apprise.Apprise.instantiate(target)
+        except Exception:  # noqa: BLE001 -- any failure to parse: show nothing of it
+            service = None
+        return service.url(privacy=True).split("?", 1)[0] if service else f"{target.split('://', 1)[0]}://***"
+    return masked_url(target)
+
 
 @dataclass(frozen=True)
 class VersionRef:
@@ -59,6 +98,7 @@ class VersionRef:
     last_seen: str
     url: str  # the original URL of the version's first capture
     live: bool  # first seen on the live site rather than in the archive
+    link: str  # where to read it: the archive's snapshot (of the archive it came from), or the live page
 
 
 @dataclass(frozen=True)
@@ -133,9 +173,9 @@ def remove_channel(session: Session, channel_id: int) -> ChannelInfo:
 
 def _version_ref(session: Session, version: Version) -> VersionRef:
     capture = session.get_one(Capture, version.first_capture_id)
-    live = session.get(LiveCapture, capture.id) is not None
+    shown = rendered_for(session, {capture.id: (capture.original_url, capture.timestamp)})[capture.id]
     return VersionRef(version.id, version.content_sha256, version.first_seen, version.last_seen,
-                      capture.original_url, live)
+                      capture.original_url, shown.source == "live", shown.link)
 
 
 def _announcement(session: Session, change: Change, site: str, page_url: str) -> ChangeAnnouncement:
@@ -167,8 +207,8 @@ def recent_changes(session: Session, *, limit: int = 50, site: str | None = None
                    include_technical: bool = False) -> list[ChangeAnnouncement]:
     """The most recently detected changes, newest first (what an Atom feed shows)."""
     statement = _with_page(select(Change, Site.hostname, Page.url)).order_by(Change.created_at.desc(), Change.id.desc())
-    if site is not None:
-        statement = statement.where(Site.hostname == site.strip().lower().rstrip("."))
+    if site is not None:  # an unknown site is an error, not an empty feed
+        statement = statement.where(Site.id == site_named(session, site).id)
     if not include_technical:
         statement = statement.where(Change.technical.is_(False))
     return [_announcement(session, *row) for row in session.execute(statement.limit(limit)).all()]

@@ -8,7 +8,9 @@ block the writer, a busy timeout so a second writer waits instead of failing, fo
 
 from __future__ import annotations
 
+import functools
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,6 +48,12 @@ def resolve_db_url(url: str | None = None) -> str:
     if parsed.drivername in ("postgres", "postgresql"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     backend = parsed.get_backend_name()
+    if backend == "postgresql" and parsed.get_driver_name() != "psycopg":
+        raise ConfigurationError(
+            f"unsupported PostgreSQL driver {parsed.get_driver_name()!r} in "
+            f"{parsed.render_as_string(hide_password=True)!r}: policytrack uses psycopg 3, "
+            "write postgresql://... or postgresql+psycopg://..."
+        )
     if backend not in SUPPORTED_BACKENDS:
         raise ConfigurationError(
             f"unsupported database {parsed.render_as_string(hide_password=True)!r}: use a SQLite path "
@@ -54,7 +62,39 @@ def resolve_db_url(url: str | None = None) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL, or None for another backend, an in-memory or a ``file:`` URI database."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
+def require_existing(url: str | None = None) -> str:
+    """The resolved URL, refusing a SQLite file that does not exist: only ``init``/``add`` create one,
+    so a mistyped ``--db`` is an error rather than a new empty database."""
+    resolved = resolve_db_url(url)
+    path = sqlite_file(resolved)
+    if path is not None and not path.exists():
+        raise ConfigurationError(
+            f"database {str(path)!r} does not exist (check --db or $POLICYTRACK_DB; "
+            "'policytrack init' or 'policytrack add SITE URL' creates one)"
+        )
+    return resolved
+
+
+def _read_only(path: Path) -> bool:
+    """A SQLite file this process cannot write: it is opened read-only (queries work, writes are refused)."""
+    return path.exists() and not os.access(path, os.W_OK)
+
+
+def is_read_only(engine: Engine) -> bool:
+    path = sqlite_file(engine.url.render_as_string(hide_password=False))
+    return path is not None and _read_only(path)
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any, *, read_only: bool = False) -> None:
     # Hand transaction control to SQLAlchemy (see _sqlite_begin): pysqlite's own implicit BEGIN breaks
     # SAVEPOINT and would keep journal_mode from being set.
     dbapi_connection.isolation_level = None
@@ -62,8 +102,9 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     try:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")  # durable enough in WAL mode, and much faster
+        if not read_only:  # the journal mode is written into the file: a writer's job
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")  # durable enough in WAL mode, and much faster
     finally:
         cursor.close()
 
@@ -78,20 +119,31 @@ def create_db_engine(url: str | None = None) -> Engine:
     resolved = resolve_db_url(url)
     parsed = make_url(resolved)
     kwargs: dict[str, Any] = {}
+    read_only = False
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
+        path = sqlite_file(resolved)
         if database in ("", ":memory:"):
             # One shared connection, or every checkout would see a different, empty database.
             kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
-        elif not database.startswith("file:"):
-            parent = Path(database).expanduser().resolve().parent
+        elif path is not None and _read_only(path):
+            read_only = True
+            # SQLite's own read-only mode. A WAL database still needs its -shm file, which SQLite creates
+            # beside it; where it cannot (a read-only folder, and no writer has one open), the file can
+            # change only through someone with more rights than us, so it is read as immutable.
+            frozen = "" if os.access(path.resolve().parent, os.W_OK) else "&immutable=1"
+            kwargs["creator"] = functools.partial(
+                sqlite3.connect, f"{path.resolve().as_uri()}?mode=ro{frozen}", uri=True, check_same_thread=False
+            )
+        elif path is not None:
+            parent = path.resolve().parent
             if not parent.is_dir():
                 raise ConfigurationError(f"cannot create database {database!r}: directory {str(parent)!r} does not exist")
     else:
         kwargs["pool_pre_ping"] = True
     engine = create_engine(resolved, **kwargs)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "connect", functools.partial(_sqlite_connect, read_only=read_only))
         event.listen(engine, "begin", _sqlite_begin)
     return engine
 
@@ -139,18 +191,20 @@ class Database:
         return f"Database({self.display_url!r})"
 
 
-def open_database(url: str | None = None, *, migrate: bool = True) -> Database:
-    """Open (and for SQLite, create) the database; with ``migrate`` bring its schema to the latest revision.
+def open_database(url: str | None = None, *, migrate: bool = True, create: bool = True) -> Database:
+    """Open the database; with ``migrate`` bring its schema to the latest revision.
 
-    Failures to reach or upgrade the database become :class:`ConfigurationError` with a one-line message.
+    A SQLite file is created only with ``create`` (see :func:`require_existing`); one this process cannot
+    write is opened read-only, and must already be at the latest revision. Failures to reach or upgrade
+    the database become :class:`ConfigurationError` with a one-line message.
     """
     from storage.migrate import upgrade  # migrate imports this module
 
-    engine = create_db_engine(url)
+    engine = create_db_engine(url if create else require_existing(url))
     database = Database(engine, engine.url.render_as_string(hide_password=False))
     if migrate:
         try:
-            upgrade(engine)
+            upgrade(engine, read_only=is_read_only(engine))
         except ConfigurationError:
             database.dispose()
             raise

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 # A word with the whitespace after it: words are aligned on their text alone, so a run of new words
@@ -32,12 +33,38 @@ class WordHunk:
     ops: list[WordOp] = field(default_factory=list)
 
 
-def unified_diff(old: str, new: str, old_label: str, new_label: str, context: int = 3) -> str:
-    """A unified line diff; every line ends with a newline (also the last one, unlike difflib's)."""
-    lines = difflib.unified_diff(
-        old.splitlines(keepends=True), new.splitlines(keepends=True), fromfile=old_label, tofile=new_label, n=context
-    )
-    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+def unified_diff(old: str, new: str, old_label: str, new_label: str, context: int = 3,
+                 render: tuple[Callable[[str], str], Callable[[str], str]] | None = None) -> str:
+    """A unified line diff; every line ends with a newline.
+
+    The sides are compared line by line exactly as :func:`line_counts` counts them. ``render`` (old side,
+    new side) turns each shown line back from comparable form: removed lines by the first, added and
+    context lines by the second.
+    """
+    show_old, show_new = render or (_same, _same)
+    lines = list(difflib.unified_diff(old.splitlines(), new.splitlines(), fromfile=old_label, tofile=new_label,
+                                      n=context, lineterm=""))
+    out = lines[:2]  # the two file headers
+    for line in lines[2:]:
+        if line.startswith("@@"):
+            out.append(line)
+        else:
+            out.append(show_old(line) if line.startswith("-") else show_new(line))
+    return "".join(line + "\n" for line in out)
+
+
+def line_counts(old: str, new: str) -> tuple[int, int]:
+    """(lines added, lines removed): the counts stored on a change and shown by ``history``."""
+    added = removed = 0
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old.splitlines(), new.splitlines()).get_opcodes():
+        if tag != "equal":
+            removed += i2 - i1
+            added += j2 - j1
+    return added, removed
+
+
+def _same(text: str) -> str:
+    return text
 
 
 def _merge(ops: list[WordOp], op: str, text: str) -> None:

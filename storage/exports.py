@@ -7,6 +7,7 @@ is byte-identical to ``policytrack show --version ID``.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -111,11 +112,12 @@ def load_versions(session: Session, version_ids: Sequence[int]) -> Iterator[Expo
                 is_first_page=row.page_id in firsts, original_url=row.original_url, timestamp=row.timestamp,
                 first_seen=row.first_seen, last_seen=row.last_seen, capture_count=row.capture_count,
                 sha256=row.content_sha256, extraction=row.extraction, normalizer_version=row.normalizer_version,
-                chars=row.chars, words=row.words, title=from_comparable(row.title, at),
-                body=from_comparable(body, at),
+                chars=row.chars, words=row.words, title=from_comparable(row.title, at, rendered.archive),
+                body=from_comparable(body, at, rendered.archive),
                 document=render_document(row.hostname, rendered.original_url, rendered.timestamp, row.title, body,
-                                         live=rendered.live),
-                source=rendered.source, snapshot=snapshot_url(at, rendered.original_url) if at else None,
+                                         live=rendered.live, archive=rendered.archive),
+                source=rendered.source,
+                snapshot=snapshot_url(at, rendered.original_url, rendered.archive) if at else None,
             )
 
 
@@ -140,10 +142,12 @@ def latest_versions(session: Session, page_ids: Collection[int]) -> dict[int, in
 
 @dataclass(frozen=True)
 class ArchivedResponse:
-    """A stored raw snapshot as the archive replayed it for one capture.
+    """One archived response, as the archive replayed it for a capture.
 
-    ``url``/``timestamp`` are where the bytes really are: the redirect target and its time when the
-    capture was an archived redirect the crawler followed, else the capture's own.
+    A capture that was an archived redirect the crawler followed gives two: the redirect itself (its
+    status, a ``Location`` naming the target, no body: the crawler keeps only the target's bytes) and the
+    target's stored bytes at the target's URL and time. A capture of an archived error that was never
+    fetched (a 404 the CDX listed) gives its status with no body.
     """
 
     site: str
@@ -155,17 +159,24 @@ class ArchivedResponse:
     sha256: str
 
 
+_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
 def iter_snapshots(session: Session, sites: Sequence[str] | None = None) -> Iterator[ArchivedResponse]:
-    """Every capture that has a stored snapshot, once per (URL, time), in time order; batched."""
+    """Every capture's archived response(s), once per (URL, time), in time order; batched.
+
+    Captures inferred by bisection were never fetched: their bytes are unknown and nothing is written
+    for them (a re-crawl of the export sees the fetched captures, which pin every change).
+    """
     statement = (
-        select(Capture.id, Capture.snapshot_id)
-        .where(Capture.snapshot_id.is_not(None))
+        select(Capture.id)
+        .where((Capture.snapshot_id.is_not(None)) | ((Capture.status >= 300) & (Capture.state == "skipped")))
         .order_by(Capture.timestamp, Capture.id)
     )
     site_ids = _site_filter(session, sites)
     if site_ids is not None:
         statement = statement.join(Page, Page.id == Capture.page_id).where(Page.site_id.in_(site_ids))
-    ordered = [cid for cid, _ in session.execute(statement)]
+    ordered = list(session.scalars(statement))
     seen: set[tuple[str, str]] = set()
     for start in range(0, len(ordered), BATCH):
         ids = ordered[start : start + BATCH]
@@ -174,10 +185,10 @@ def iter_snapshots(session: Session, sites: Sequence[str] | None = None) -> Iter
             for row in session.execute(
                 select(
                     Capture.id, Capture.original_url, Capture.timestamp, Capture.final_url, Capture.final_timestamp,
-                    Site.hostname, Snapshot.http_status, Snapshot.headers, Snapshot.payload, Snapshot.compression,
-                    Snapshot.sha256,
+                    Capture.status, Site.hostname, Snapshot.http_status, Snapshot.headers, Snapshot.payload,
+                    Snapshot.compression, Snapshot.sha256,
                 )
-                .join(Snapshot, Snapshot.id == Capture.snapshot_id)
+                .outerjoin(Snapshot, Snapshot.id == Capture.snapshot_id)
                 .join(Page, Page.id == Capture.page_id)
                 .join(Site, Site.id == Page.site_id)
                 .where(Capture.id.in_(ids))
@@ -187,13 +198,21 @@ def iter_snapshots(session: Session, sites: Sequence[str] | None = None) -> Iter
             row = rows.get(cid)
             if row is None:
                 continue
-            url = row.final_url or row.original_url
-            timestamp = row.final_timestamp or row.timestamp
-            if (url, timestamp) in seen:
-                continue
-            seen.add((url, timestamp))
-            yield ArchivedResponse(
-                site=row.hostname, url=url, timestamp=timestamp, http_status=row.http_status,
-                headers=[(str(name), str(value)) for name, value in row.headers],
-                payload=decompress(row.payload, row.compression), sha256=row.sha256,
-            )
+            for response in _responses(row):
+                if (response.url, response.timestamp) not in seen:
+                    seen.add((response.url, response.timestamp))
+                    yield response
+
+
+def _responses(row: Any) -> Iterator[ArchivedResponse]:
+    if row.sha256 is None or (row.final_url and row.final_url != row.original_url):
+        # The capture's own answer was not stored: an archived error, or a redirect to the stored target.
+        headers = [("Location", row.final_url)] if row.final_url and row.sha256 is not None else []
+        yield ArchivedResponse(site=row.hostname, url=row.original_url, timestamp=row.timestamp,
+                               http_status=row.status, headers=headers, payload=b"", sha256=_EMPTY_SHA256)
+    if row.sha256 is not None:
+        yield ArchivedResponse(
+            site=row.hostname, url=row.final_url or row.original_url, timestamp=row.final_timestamp or row.timestamp,
+            http_status=row.http_status, headers=[(str(name), str(value)) for name, value in row.headers],
+            payload=decompress(row.payload, row.compression), sha256=row.sha256,
+        )

@@ -17,10 +17,14 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from core.document import SNAPSHOT_BASE, archive_base_of
 from core.errors import UnknownSite
 from storage.captures import CdxRow, capture_id, record_capture_outcome, record_captures, record_normalized
 from storage.inserts import insert_ignoring_conflicts
-from storage.models import NORMALIZED_STATES, Capture, LiveCapture, LiveSite, Page, Site, Version
+from storage.models import (
+    NORMALIZED_STATES, Capture, CrawlRun, LiveCapture, LiveSite, Page, Site, Snapshot, Version,
+)
+from storage.sites import lookup_hostname
 from storage.types import utcnow
 
 
@@ -44,7 +48,7 @@ class LiveCaptureInfo:
 
 
 def _site_ids(session: Session, hostnames: Iterable[str]) -> dict[str, int]:
-    wanted = [h.strip().lower().rstrip(".") for h in hostnames]
+    wanted = [lookup_hostname(h) for h in hostnames]
     found = dict(session.execute(select(Site.hostname, Site.id).where(Site.hostname.in_(wanted))).all())
     for host in wanted:
         if host not in found:
@@ -170,29 +174,82 @@ class RenderedFor:
     original_url: str
     timestamp: str
     live: bool  # rendered as a live fetch: no archived snapshot of this text yet
+    archive: str = SNAPSHOT_BASE  # Wayback base of the archive the rendered capture came from
 
     @property
     def snapshot_timestamp(self) -> str | None:
         return None if self.live else self.timestamp
 
+    @property
+    def link(self) -> str:
+        """Where a reader sees this version: the archive's replay of the capture, or the live page."""
+        return self.original_url if self.live else f"{self.archive}{self.timestamp}/{self.original_url}"
+
 
 def rendered_for(session: Session, captures: dict[int, tuple[str, str]]) -> dict[int, RenderedFor]:
-    """For each capture id -> (original URL, timestamp): what its version's document is rendered for."""
-    result = {cid: RenderedFor("archive", url, ts, False) for cid, (url, ts) in captures.items()}
+    """For each capture id -> (original URL, timestamp): what its version's document is rendered for.
+
+    A live capture not matched yet is rendered for the archive's first capture of the same text in the
+    same version when there is one: a crawl that brings that capture in need not wait for the next live
+    check (which is what records the match) to show it.
+    """
     if not captures:
-        return result
+        return {}
+    bases = _archive_bases(session, captures)
+    result = {cid: RenderedFor("archive", url, ts, False, bases[cid]) for cid, (url, ts) in captures.items()}
     matched = Capture.__table__.alias("matched")
     rows = session.execute(
-        select(LiveCapture.capture_id, matched.c.original_url, matched.c.timestamp)
+        select(LiveCapture.capture_id, matched.c.id, matched.c.original_url, matched.c.timestamp)
         .outerjoin(matched, matched.c.id == LiveCapture.matched_capture_id)
         .where(LiveCapture.capture_id.in_(list(captures)))
-    )
-    for cid, url, timestamp in rows:
+    ).all()
+    for cid, archived_id, url, timestamp in rows:
+        if timestamp is None:
+            found = _archived_same_text(session, cid)
+            if found is not None:
+                archived_id, url, timestamp = found
         if timestamp is not None:
-            result[cid] = RenderedFor("live", url, timestamp, False)
+            result[cid] = RenderedFor("live", url, timestamp, False, _archive_bases(session, [archived_id])[archived_id])
         else:
             result[cid] = RenderedFor("live", *captures[cid], True)
     return result
+
+
+def _archive_bases(session: Session, capture_ids: Iterable[int]) -> dict[int, str]:
+    """The Wayback base of the archive each capture came from (:func:`core.document.archive_base_of`):
+    the archive of the run that recorded it, else where its snapshot was fetched (a snapshot is stored
+    once per payload, so it may name another archive that had the same bytes)."""
+    ids = list(capture_ids)
+    rows = session.execute(
+        select(Capture.id, CrawlRun.archive, Snapshot.url)
+        .outerjoin(CrawlRun, CrawlRun.id == Capture.first_run_id)
+        .outerjoin(Snapshot, Snapshot.id == Capture.snapshot_id)
+        .where(Capture.id.in_(ids))
+    ).all()
+    found = {cid: archive_base_of(fetched, archive) for cid, archive, fetched in rows}
+    return {cid: found.get(cid, archive_base_of()) for cid in ids}
+
+
+def _archived_same_text(session: Session, live_capture_id: int) -> tuple[int, str, str] | None:
+    """(id, original URL, timestamp) of the archive's first capture of a live capture's text inside the
+    same version, as :func:`match_live_captures` would match it; None if the archive has none yet."""
+    live = session.get_one(Capture, live_capture_id)
+    if live.content_sha256 is None:
+        return None
+    version = session.scalars(
+        select(Version).where(Version.page_id == live.page_id, Version.first_seen <= live.timestamp,
+                              Version.last_seen >= live.timestamp)
+    ).first()
+    if version is None or version.content_sha256 != live.content_sha256:
+        return None
+    row = session.execute(
+        select(Capture.id, Capture.original_url, Capture.timestamp).where(
+            Capture.page_id == live.page_id, Capture.content_sha256 == live.content_sha256,
+            Capture.state.in_(NORMALIZED_STATES), Capture.timestamp >= version.first_seen,
+            Capture.timestamp <= version.last_seen, Capture.id.not_in(select(LiveCapture.capture_id)),
+        ).order_by(Capture.timestamp).limit(1)
+    ).first()
+    return tuple(row) if row is not None else None  # type: ignore[return-value]
 
 
 def live_captures(session: Session, page_id: int) -> list[LiveCaptureInfo]:

@@ -62,10 +62,15 @@ def _at_head(engine: Engine) -> bool:
     return list(found) == [head_revision()]
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "head", *, read_only: bool = False) -> None:
     """Bring the schema to ``revision`` in one transaction (SQLite DDL is transactional too)."""
     if revision == "head" and _at_head(engine):
         return
+    if read_only:
+        raise ConfigurationError(
+            f"database {engine.url.render_as_string(hide_password=True)} is read-only and needs an upgrade "
+            "to this version of policytrack: open it once with write access"
+        )
     # IMMEDIATE: two processes opening a fresh SQLite file at once serialize here instead of racing.
     with engine.connect().execution_options(**{BEGIN_IMMEDIATE: True}) as connection:
         try:

@@ -82,6 +82,8 @@ class Site(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     hostname: Mapped[str] = mapped_column(String(253), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set by `sites remove --keep-history`: no longer crawled, its history still queryable. None: tracked.
+    removed_at: Mapped[Optional[datetime]]
 
     pages: Mapped[list["Page"]] = relationship(back_populates="site", order_by="Page.id")
 
@@ -295,6 +297,15 @@ class ScheduledRun(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("crawl_runs.id", ondelete="CASCADE"), primary_key=True)
     schedule_id: Mapped[str] = mapped_column(String(191))
     scheduled_for: Mapped[Optional[datetime]]
+
+
+class IssuedScheduleId(Base):
+    """Every schedule id ever issued, so a removed schedule's id (and its runs) never pass to a new one."""
+
+    __tablename__ = "issued_schedule_ids"
+
+    id: Mapped[str] = mapped_column(String(191), primary_key=True)
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class LiveSite(Base):

@@ -29,7 +29,7 @@ from storage.models import (
     Version,
     VersionText,
 )
-from storage.sites import page_listings
+from storage.sites import lookup_hostname, page_listings
 from storage.types import decompress
 
 
@@ -43,6 +43,7 @@ class SiteSummary:
     last_capture: str | None
     listing: dict[str, str] = field(default_factory=dict)  # page URL -> listed | blocked | failed | never
     notes: list[str] = field(default_factory=list)  # pages the archive blocks or could not list, and since when
+    removed_at: str | None = None  # ISO date: removed with its history kept (no longer crawled)
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,10 @@ class ChangeInfo:
 
 
 def site_named(session: Session, hostname: str) -> Site:
-    """The tracked site called ``hostname`` (any case, trailing dot allowed); :class:`UnknownSite` if none."""
-    host = hostname.strip().lower().rstrip(".")
+    """The site called ``hostname`` (either spelling, see :func:`lookup_hostname`); :class:`UnknownSite` if none.
+
+    A site removed with its history kept is still found: its history can be queried."""
+    host = lookup_hostname(hostname)
     site = session.scalars(select(Site).where(Site.hostname == host)).one_or_none()
     if site is None:
         raise UnknownSite(host)
@@ -203,10 +206,10 @@ def _document(session: Session, version: Version, site: Site, page: Page) -> Ver
         timestamp=capture.timestamp,
         first_seen=version.first_seen,
         last_seen=version.last_seen,
-        title=from_comparable(text.title, shown.snapshot_timestamp),
-        body=from_comparable(body, shown.snapshot_timestamp),
+        title=from_comparable(text.title, shown.snapshot_timestamp, shown.archive),
+        body=from_comparable(body, shown.snapshot_timestamp, shown.archive),
         document=render_document(site.hostname, shown.original_url, shown.timestamp, text.title, body,
-                                 live=shown.live),
+                                 live=shown.live, archive=shown.archive),
         extraction=version.extraction,
         sha256=version.content_sha256,
         source=shown.source,
@@ -246,13 +249,16 @@ def list_sites(session: Session) -> list[SiteSummary]:
         )
     }
     summaries = []
-    for site_id, hostname in session.execute(select(Site.id, Site.hostname).order_by(Site.hostname)):
+    for site_id, hostname, removed_at in session.execute(
+        select(Site.id, Site.hostname, Site.removed_at).order_by(Site.hostname)
+    ):
         count, first, last = capture_stats.get(site_id, (0, None, None))
         summaries.append(
             SiteSummary(
                 hostname=hostname, urls=urls.get(site_id, []), captures=count,
                 versions=version_counts.get(site_id, 0), first_capture=first, last_capture=last,
                 listing=listing.get(site_id, {}), notes=notes.get(site_id, []),
+                removed_at=f"{removed_at:%Y-%m-%d}" if removed_at else None,
             )
         )
     return summaries
@@ -506,3 +512,33 @@ def site_version(session: Session, hostname: str, version_id: int) -> VersionDoc
     if document.site != site.hostname:
         raise NoVersion(f"version {version_id} belongs to {document.site}, not {site.hostname}")
     return document
+
+
+@dataclass(frozen=True)
+class ComparableText:
+    """A version's text in the form versions are compared and counted in (see :mod:`core.document`)."""
+
+    text: str  # "# {title}\n\n{body}", snapshot timestamps replaced by the sentinel
+    snapshot_timestamp: str | None  # the capture its document is rendered for (None: a live fetch)
+    archive: str  # the archive that capture came from (core.document.archive_base_of)
+
+    def render(self, text: str) -> str:
+        """``text`` (part of this version's comparable text) as its document shows it."""
+        return from_comparable(text, self.snapshot_timestamp, self.archive)
+
+
+def comparable_text(session: Session, version_id: int) -> ComparableText:
+    """What ``diff`` compares: the same text the change's line counts were computed on."""
+    version = session.get(Version, version_id)
+    if version is None:
+        raise NoVersion(f"no version with id {version_id}")
+    capture = session.get_one(Capture, version.first_capture_id)
+    shown = rendered_for(session, {capture.id: (capture.original_url, capture.timestamp)})[capture.id]
+    body = decompress(version.text.body, version.text.compression).decode("utf-8")
+    return ComparableText(f"# {version.text.title}\n\n{body}", shown.snapshot_timestamp, shown.archive)
+
+
+def page_last_capture(session: Session, hostname: str, url: str) -> str | None:
+    """The timestamp of the page's last capture (any outcome), or None if it has none."""
+    _site, page = _page(session, hostname, url)
+    return session.scalar(select(func.max(Capture.timestamp)).where(Capture.page_id == page.id))

@@ -9,6 +9,8 @@ it and pickles job state into it), so it has no model and Alembic leaves it alon
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -17,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.inserts import insert_ignoring_conflicts
-from storage.models import CrawlRun, ScheduledRun
+from storage.models import CrawlRun, IssuedScheduleId, ScheduledRun
 
 if TYPE_CHECKING:
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -49,6 +51,25 @@ def job_store(db: "Database") -> "SQLAlchemyJobStore":
                 pass
 
     return PolicytrackJobStore(engine=db.engine, tablename=JOBS_TABLE)
+
+
+# --- schedule ids -----------------------------------------------------------------------------------
+
+_SCHEDULE_ID = re.compile(r"s(\d+)")
+
+
+def issue_schedule_id(session: Session, in_use: Iterable[str] = ()) -> str:
+    """A schedule id never issued before (``s1``, ``s2``, ...), recorded as issued.
+
+    Ids are never reused: a new schedule must not inherit a removed one's runs (``runs --schedule``).
+    ``in_use``: ids of existing jobs, for a job store written before ids were recorded.
+    """
+    issued = list(session.scalars(select(IssuedScheduleId.id))) + list(in_use)
+    numbers = [int(m.group(1)) for sid in issued if (m := _SCHEDULE_ID.fullmatch(sid))]
+    schedule_id = f"s{max(numbers, default=0) + 1}"
+    session.add(IssuedScheduleId(id=schedule_id))
+    session.flush()
+    return schedule_id
 
 
 # --- runs started by a schedule ---------------------------------------------------------------------

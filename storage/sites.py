@@ -6,12 +6,13 @@ Hostnames are validated strictly because they end up in file names, URLs and mes
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidSite, UnknownSite
@@ -39,10 +40,19 @@ class PageRef:
     page_id: int
     site: str
     url: str
+    added: bool = field(default=False, compare=False)  # add_site: this call started tracking the page
 
 
-def _lookup_hostname(hostname: str) -> str:
-    return hostname.strip().lower().rstrip(".")
+def lookup_hostname(hostname: str) -> str:
+    """The stored spelling of a hostname a user typed: any case, a trailing dot, and an internationalized
+    name in either spelling (``bücher.de`` is stored as ``xn--bcher-kva.de``)."""
+    host = hostname.strip().lower().rstrip(".")
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            pass  # not a valid name: it will not be found, and the message shows it as typed
+    return host
 
 
 def normalize_hostname(hostname: str) -> str:
@@ -69,7 +79,8 @@ def normalize_hostname(hostname: str) -> str:
     return host
 
 
-def _validate_page_url(url: str) -> str:
+def validate_page_url(url: str) -> str:
+    """The page URL as stored, or :class:`InvalidSite` saying what an acceptable one looks like."""
     example = "an absolute http(s) URL such as https://example.com/privacy"
     if not isinstance(url, str) or not url.strip():
         raise InvalidSite(f"empty page URL: give {example}")
@@ -90,26 +101,94 @@ def _validate_page_url(url: str) -> str:
 
 
 def add_site(session: Session, hostname: str, url: str) -> PageRef:
-    """Track page ``url`` of site ``hostname``; adding the same pair again returns the same page."""
-    host = normalize_hostname(hostname)
-    page_url = _validate_page_url(url)
-    insert_ignoring_conflicts(session, Site, [{"hostname": host}], ["hostname"])
-    site_id = session.scalars(select(Site.id).where(Site.hostname == host)).one()
-    insert_ignoring_conflicts(session, Page, [{"site_id": site_id, "url": page_url}], ["site_id", "url"])
-    page_id = session.scalars(select(Page.id).where(Page.site_id == site_id, Page.url == page_url)).one()
-    return PageRef(page_id=page_id, site=host, url=page_url)
+    """Track page ``url`` of site ``hostname``; adding the same pair again returns the same page
+    (``added`` False). Adding a removed site (see :func:`remove_site`) tracks it again."""
+    return add_sites(session, [(hostname, url)])[0]
+
+
+def add_sites(session: Session, pairs: Sequence[tuple[str, str]]) -> list[PageRef]:
+    """:func:`add_site` for many (hostname, URL) pairs in a few statements: bulk adds of thousands of rows.
+
+    Every pair is validated first (:class:`InvalidSite` names the bad one), so nothing is written unless
+    all are valid. Returns one PageRef per pair, in order.
+    """
+    wanted = [(normalize_hostname(host), validate_page_url(url)) for host, url in pairs]
+    hosts = sorted({host for host, _ in wanted})
+    site_ids: dict[str, int] = {}
+    for chunk in _chunks(hosts):
+        insert_ignoring_conflicts(session, Site, [{"hostname": h} for h in chunk], ["hostname"])
+        site_ids.update(session.execute(select(Site.hostname, Site.id).where(Site.hostname.in_(chunk))).all())
+    session.execute(update(Site).where(Site.hostname.in_(hosts), Site.removed_at.is_not(None))
+                    .values(removed_at=None).execution_options(synchronize_session=False))
+    keys = sorted({(site_ids[host], url) for host, url in wanted})
+    existing = _page_ids(session, keys)
+    new_rows = [{"site_id": sid, "url": url} for sid, url in keys if (sid, url) not in existing]
+    for chunk in _chunks(new_rows):
+        insert_ignoring_conflicts(session, Page, chunk, ["site_id", "url"])
+    page_ids = _page_ids(session, keys)
+    return [PageRef(page_id=page_ids[(site_ids[host], url)], site=host, url=url,
+                    added=(site_ids[host], url) not in existing) for host, url in wanted]
+
+
+def _page_ids(session: Session, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], int]:
+    site_ids = sorted({sid for sid, _ in keys})
+    found: dict[tuple[int, str], int] = {}
+    for chunk in _chunks(site_ids):
+        for pid, sid, url in session.execute(select(Page.id, Page.site_id, Page.url).where(Page.site_id.in_(chunk))):
+            found[(sid, url)] = pid
+    wanted = set(keys)
+    return {key: pid for key, pid in found.items() if key in wanted}
+
+
+def _chunks(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
+    """Slices small enough for any backend's bound-parameter limit."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+@dataclass(frozen=True)
+class RemovedSite:
+    site: str
+    urls: list[str]
+    purged: bool  # True: deleted with its whole history; False: no longer crawled, history kept
+
+
+def remove_site(session: Session, hostname: str, *, purge: bool) -> RemovedSite:
+    """Stop tracking a site. ``purge`` deletes it with every capture, version and change (cascades);
+    otherwise it is only marked removed: crawls and schedules leave it out, its history stays queryable,
+    and adding it again resumes tracking."""
+    host = lookup_hostname(hostname)
+    site = session.scalars(select(Site).where(Site.hostname == host)).one_or_none()
+    if site is None:
+        raise UnknownSite(host)
+    urls = [page.url for page in site.pages]
+    if purge:
+        session.execute(delete(Site).where(Site.id == site.id).execution_options(synchronize_session=False))
+        session.expunge(site)
+    elif site.removed_at is None:
+        site.removed_at = utcnow()
+    return RemovedSite(site=host, urls=urls, purged=purge)
 
 
 def pages_for(session: Session, hostnames: Sequence[str] | None = None) -> list[PageRef]:
-    """Pages of the named sites (all sites if none are named), by hostname then in order added."""
+    """Pages of the named sites (all tracked sites if none are named), by hostname then in order added.
+
+    Sites removed with their history kept are left out, and naming one is an error."""
     statement = select(Page.id, Site.hostname, Page.url).join(Site).order_by(Site.hostname, Page.id)
     if hostnames:
-        wanted = [_lookup_hostname(h) for h in hostnames]
-        known = set(session.scalars(select(Site.hostname).where(Site.hostname.in_(wanted))))
+        wanted = [lookup_hostname(h) for h in hostnames]
+        known = dict(session.execute(select(Site.hostname, Site.removed_at).where(Site.hostname.in_(wanted))).all())
         for host in wanted:
             if host not in known:
                 raise UnknownSite(host)
+            if known[host] is not None:
+                error = UnknownSite(host)
+                error.args = (f"site {host!r} was removed on {known[host]:%Y-%m-%d} (its history is kept): "
+                              f"'policytrack add {host} URL' tracks it again",)
+                raise error
         statement = statement.where(Site.hostname.in_(wanted))
+    else:
+        statement = statement.where(Site.removed_at.is_(None))
     return [PageRef(page_id=pid, site=host, url=url) for pid, host, url in session.execute(statement)]
 
 
@@ -169,7 +248,7 @@ def start_run(session: Session, *, trigger: str = "manual", archive: str, sites:
     run = CrawlRun(
         trigger=trigger,
         archive=archive,
-        sites=[_lookup_hostname(h) for h in sites] if sites else None,
+        sites=[lookup_hostname(h) for h in sites] if sites else None,
         status="running",
         errors=[],
     )

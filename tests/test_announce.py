@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 import storage
-from core.document import header_line, live_header_line
+from core.document import archive_base_of, header_line, live_header_line
 from policytrack.localarchive import WarcCapture
 from storage.live import live_captures
 from storage.models import Change, Delivery
@@ -73,7 +73,8 @@ def test_each_change_is_posted_exactly_once_with_retries_and_across_a_restart(ar
     assert (first_change["changed_after"], first_change["changed_by"]) == ("20100101000000", "20110101000000")
     assert first_change["from_version"]["id"] == stored[0].from_version_id
     assert first_change["to_version"]["id"] == stored[0].to_version_id
-    assert first_change["to_version"]["url"] == f"https://web.archive.org/web/20110101000000/{URL}"
+    # A link into the archive the change was found in (here the test's pywb), not the Wayback Machine.
+    assert first_change["to_version"]["url"] == f"{archive.removeprefix('pywb:')}/20110101000000/{URL}"
     summary = first_change["summary"]
     assert (summary["lines_added"], summary["lines_removed"]) == (stored[0].lines_added, stored[0].lines_removed)
     assert summary["sections"] == ["What we collect"] and 0 < summary["similarity"] < 1
@@ -144,7 +145,8 @@ def test_apprise_urls_are_notified(archive_factory, db_url, receiver):
 
 def test_the_atom_feed_lists_changes_newest_first(archive_factory, db_url, tmp_path):
     run_cli_ok("add", SITE, URL, db=db_url)
-    assert crawl(db_url, archive_factory(HISTORY)).code == 0
+    archive = archive_factory(HISTORY)
+    assert crawl(db_url, archive).code == 0
     stored = changes(db_url)
     out = tmp_path / "changes.atom"
     assert run_cli_ok("feed", "-o", str(out), db=db_url).startswith(f"wrote {out}")
@@ -156,10 +158,13 @@ def test_the_atom_feed_lists_changes_newest_first(archive_factory, db_url, tmp_p
     assert newest.findtext(f"{ATOM}title").startswith(f"{SITE}: privacy policy changed (+")
     assert datetime.fromisoformat(newest.findtext(f"{ATOM}updated").replace("Z", "+00:00")) <= datetime.now(timezone.utc)
     links = {link.get("rel"): link.get("href") for link in newest.findall(f"{ATOM}link")}
-    assert links == {"alternate": f"https://web.archive.org/web/20120101000000/{URL}",
-                     "related": f"https://web.archive.org/web/20110101000000/{URL}"}
+    replay = archive.removeprefix("pywb:")
+    assert links == {"alternate": f"{replay}/20120101000000/{URL}", "related": f"{replay}/20110101000000/{URL}"}
     assert "What we collect" in newest.findtext(f"{ATOM}summary")
+    run_cli_ok("add", "other.example", "https://other.example/privacy", db=db_url)
     assert ET.fromstring(run_cli("feed", "--site", "other.example", db=db_url).out).findall(f"{ATOM}entry") == []
+    unknown = run_cli("feed", "--site", "nosuch.example", db=db_url)
+    assert unknown.code == 1 and "unknown site 'nosuch.example'" in unknown.err
     # A feed channel is rewritten by every announce cycle.
     feed_path = tmp_path / "channel.atom"
     run_cli_ok("notify", "add", "feed", str(feed_path), db=db_url)
@@ -218,7 +223,8 @@ def test_live_checks_see_a_change_the_day_it_happens_and_the_archive_confirms_it
         # The archive captures the same text later: it lands in the same version and confirms the live capture.
         later = (datetime.strptime(seen_live.timestamp, "%Y%m%d%H%M%S") + timedelta(seconds=1)).strftime("%Y%m%d%H%M%S")
         confirmed = WarcCapture(live.url, later, page(SITE, text_b, 7))
-        assert crawl(db_url, archive_factory([old, confirmed])).code == 0
+        confirming = archive_factory([old, confirmed])
+        assert crawl(db_url, confirming).code == 0
         with database.session() as session:
             versions = storage.site_history(session, SITE)
             matched = live_captures(session, page_id)[0]
@@ -228,7 +234,9 @@ def test_live_checks_see_a_change_the_day_it_happens_and_the_archive_confirms_it
         # Now the document is the corpus document of the archive's capture; it was still first seen live.
         shown = run_cli("show", SITE, "--json", db=db_url).json()
         assert shown["source"] == "live" and shown["first_seen"] == seen_live.timestamp
-        assert shown["document"].startswith(header_line(SITE, live.url, later) + "\n\n# ")
+        # (Linked to the archive that captured it: the test's pywb.)
+        assert shown["document"].startswith(
+            header_line(SITE, live.url, later, archive_base_of(archive_spec=confirming)) + "\n\n# ")
 
         # The live page changes: the next run has the new version and announces it at once.
         live.body = page(SITE, text_c, 100)

@@ -86,7 +86,9 @@ def test_versions_and_change_brackets_and_idempotent_rerun(archive_factory, db_u
 
 def test_show_at_dates_and_diff(archive_factory, db_url):
     setup_site(db_url)
-    assert crawl(db_url, archive_factory(HISTORY)).code == 0
+    archive = archive_factory(HISTORY)
+    assert crawl(db_url, archive).code == 0
+    replay = archive.removeprefix("pywb:")  # documents link to the archive the capture came from
 
     before = run_cli("show", SITE, "--at", "2009-12-31", db=db_url)
     assert before.code == 1 and "no version" in before.err.lower() and "Traceback" not in before.err
@@ -95,8 +97,8 @@ def test_show_at_dates_and_diff(archive_factory, db_url):
     assert in_2010.code == 0
     assert in_2010.out.startswith(
         "> *The following text is extracted and transformed from the acme.example privacy policy that was "
-        "archived on 2010-01-01. Please check the [original snapshot on the Wayback Machine]"
-        "(https://web.archive.org/web/20100101000000id_/https%3A//acme.example/privacy) for the most accurate "
+        f"archived on 2010-01-01. Please check the [original snapshot in the archive at {replay.split('/')[2]}]"
+        f"({replay}/20100101000000id_/https%3A//acme.example/privacy) for the most accurate "
         "reproduction.*\n\n# Acme Privacy Policy\n\n"
     )
     assert "Version A." in in_2010.out and "Version B" not in in_2010.out
@@ -197,6 +199,7 @@ def test_unreachable_archive_fails_cleanly_and_keeps_data(archive_factory, db_ur
 
 
 def test_cli_errors_are_one_line(db_url):
+    assert run_cli("init", db=db_url).code == 0  # only init and add create a database
     unknown = run_cli("history", "nowhere.example", db=db_url)
     assert unknown.code == 1 and unknown.err.count("\n") == 1 and "unknown site" in unknown.err
     bad = run_cli("add", "../x", "https://x.example/p", db=db_url)

@@ -118,10 +118,10 @@ def test_diff_by_lines_and_by_words(database):
 def test_diff_by_version_ids_and_of_a_version_with_itself(database):
     example_database(database)
     ids = [v["id"] for v in json.loads(cli(database, "history", "example.com", "--json").out)]
-    data = json.loads(cli(database, "diff", "example.com", "--from", str(ids[0]), "--to", str(ids[1]), "--json").out)
+    data = json.loads(cli(database, "diff", "example.com", "--from", f"v{ids[0]}", "--to", f"v{ids[1]}", "--json").out)
     assert (data["from"]["id"], data["to"]["id"]) == (ids[0], ids[1])
     assert (data["lines_added"], data["lines_removed"]) == (3, 1)  # as the stored change says
-    same = cli(database, "diff", "example.com", "--from", str(ids[2]), "--to", str(ids[2]), "--word")
+    same = cli(database, "diff", "example.com", "--from", f"v{ids[2]}", "--to", f"v{ids[2]}", "--word")
     assert same.out.startswith("no difference between version")
 
 

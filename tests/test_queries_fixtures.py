@@ -35,8 +35,11 @@ class Snap:
     html: bytes | None = None  # the raw payload stored as the snapshot (default: derived from the body)
 
 
-def record(database: storage.Database, site: str, snaps: Sequence[Snap], url: str | None = None) -> int:
-    """Record captures of a page through storage's public write functions and rebuild its versions."""
+def record(database: storage.Database, site: str, snaps: Sequence[Snap], url: str | None = None,
+           archive: str = "https://web.archive.org/web/") -> int:
+    """Record captures of a page through storage's public write functions and rebuild its versions.
+
+    ``archive``: the Wayback base the snapshots are recorded as fetched from."""
     url = url or f"https://{site}/privacy"
     with database.session() as session:
         page = storage.add_site(session, site, url)
@@ -52,7 +55,7 @@ def record(database: storage.Database, site: str, snaps: Sequence[Snap], url: st
                 session, payload, http_status=200,
                 headers=[("Content-Type", "text/html; charset=utf-8"), ("X-Archive-Orig-Server", "nginx"),
                          ("Memento-Datetime", "Mon, 01 Jan 2018 00:00:00 GMT")],
-                url=f"https://web.archive.org/web/{snap.timestamp}id_/{url}",
+                url=f"{archive}{snap.timestamp}id_/{url}",
             )
             storage.record_normalized(
                 session, storage.capture_id(session, page.page_id, snap.timestamp), snapshot_id=snapshot_id,

@@ -77,6 +77,7 @@ def test_schedule_add_list_remove_and_their_errors(db_url):
 
 def test_a_second_scheduler_on_the_same_database_is_refused(archive_factory, db_url, tmp_path):
     archive = archive_factory(SMALL)
+    assert run_cli("init", db=db_url).code == 0  # only init and add create a database
     with SchedulerProcess(db_url, archive, tmp_path / "first.log") as first:
         first.wait_started()
         second = run_cli("scheduler", "--archive", archive, db=db_url, timeout=60)

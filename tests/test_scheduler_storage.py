@@ -18,6 +18,7 @@ from sqlalchemy import inspect, select, update
 
 import storage
 from core.document import content_sha256
+from core.errors import UnknownSite
 from storage import leases
 from storage.announcements import (
     add_channel,
@@ -273,7 +274,10 @@ def test_announcements_describe_both_versions_and_the_sections_touched(db):
         assert (oldest.summary.lines_added, oldest.summary.lines_removed) == (stored.lines_added, stored.lines_removed)
         assert oldest.before.id == stored.from_version_id and oldest.after.id == stored.to_version_id
         assert 0.5 < oldest.summary.similarity < 1
+        storage.add_site(s, "other.example", "https://other.example/privacy")
         assert recent_changes(s, site="other.example") == []
+        with pytest.raises(UnknownSite):  # an unknown site is an error, not an empty feed
+            recent_changes(s, site="nosuch.example")
 
 
 # --- summaries (pure) --------------------------------------------------------------------------------

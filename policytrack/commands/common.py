@@ -1,40 +1,84 @@
-"""Helpers shared by every subcommand module: database opening, date parsing, formatting."""
+"""Helpers shared by every subcommand module: database opening, date and version parsing, formatting."""
 
 from __future__ import annotations
 
 import argparse
+import re
 from datetime import date, datetime, timezone
 
 from core.errors import ConfigurationError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
+WHEN_FORMS = "YYYY-MM-DD, YYYYMMDD, a 14-digit timestamp or an ISO date-time"
+# A version id is always written with its "v": a bare 8-digit number is a date, never an id.
+_VERSION_ID = re.compile(r"[vV](\d+)")
+
 
 def db_url(args: argparse.Namespace) -> str:
+    """The database URL of ``--db``; a SQLite file that does not exist is an error (see :func:`open_db`)."""
+    from storage.db import require_existing
+
+    return require_existing(args.db)
+
+
+def open_db(args: argparse.Namespace, *, create: bool = False):
+    """The database named by ``--db``. Only commands that set up tracking pass ``create``: any other
+    command given a SQLite path that does not exist says so instead of creating an empty database."""
     import storage
 
-    return storage.resolve_db_url(args.db)
+    return storage.open_database(args.db, create=create)
 
 
-def open_db(args: argparse.Namespace):
-    import storage
+def parse_when(text: str, option: str = "date") -> date | datetime:
+    """A moment given on the command line, the same way for every option (``--at/--from/--to/--since/--until``).
 
-    return storage.open_database(db_url(args))
-
-
-def parse_when(text: str) -> datetime:
-    """``YYYY-MM-DD`` (end of that day), a 14-digit timestamp, or an ISO date-time; UTC."""
-    text = text.strip()
+    ``YYYY-MM-DD`` and ``YYYYMMDD`` are a whole day (a :class:`date`: storage reads it as the day's start
+    or end as the option needs); a 14-digit archive timestamp or an ISO date-time is an instant (naive
+    means UTC). Anything else -- an impossible date, a number of another length -- is refused.
+    """
+    value = text.strip()
     try:
-        if len(text) == 10 and text[4] == "-":
-            day = date.fromisoformat(text)
-            return datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=timezone.utc)
-        if text.isdigit() and len(text) == 14:
-            return datetime.strptime(text, "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
-        parsed = datetime.fromisoformat(text)
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            return date.fromisoformat(value)
+        if re.fullmatch(r"\d{8}", value):
+            return datetime.strptime(value, "%Y%m%d").date()
+        if re.fullmatch(r"\d{14}", value):
+            return datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+        if not value.isdigit() and len(value) > 10:
+            parsed = datetime.fromisoformat(value)
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
     except ValueError:
-        raise ConfigurationError(f"invalid date {text!r}: use YYYY-MM-DD, YYYYMMDDhhmmss or an ISO date-time") from None
+        pass
+    raise ConfigurationError(f"invalid {option} {text!r}: use {WHEN_FORMS}")
+
+
+def parse_version_or_when(text: str, option: str) -> int | date | datetime:
+    """A version id written ``v12`` (as ``history`` lists it), or a moment as :func:`parse_when` reads it."""
+    value = text.strip()
+    if match := _VERSION_ID.fullmatch(value):
+        return int(match.group(1))
+    if value.isdigit() and len(value) not in (8, 14):
+        raise ConfigurationError(
+            f"invalid {option} {text!r}: write a version id as v{value} (see 'policytrack history'), "
+            f"or a date as {WHEN_FORMS}"
+        )
+    return parse_when(value, option)
+
+
+def positive_int(option: str):
+    """An argparse ``type`` for counts such as ``--limit``: 1 or more, with a one-line error otherwise."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{option} must be a whole number of at least 1, not {text!r}")
+        return value
+
+    return parse
 
 
 def fmt_ts(ts: str) -> str:

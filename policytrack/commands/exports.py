@@ -292,7 +292,9 @@ def archived_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]
 
 
 def export_warc(database: Any, target: str, sites: list[str] | None = None) -> int:
-    """Every stored snapshot as a WARC response record at its capture's URL and time; returns the count.
+    """Every capture as a WARC response record at its URL and time, with its archived status and headers
+    (redirects and archived errors included: see :class:`storage.exports.ArchivedResponse`); returns the
+    count. Crawling the export gives the same history as the database it came from.
 
     A payload already written for the same URL becomes a revisit record (identical-payload-digest), as
     the Internet Archive stores unchanged pages. Written gzip-compressed per record (``.warc.gz``).
@@ -327,7 +329,7 @@ def export_warc(database: Any, target: str, sites: list[str] | None = None) -> i
             warc_headers = {"WARC-Record-ID": warc_record_id(snap.url, snap.timestamp, snap.sha256),
                             "WARC-Date": capture.warc_date}
             original = originals.get((snap.url, snap.sha256))
-            if original is not None and original.timestamp <= capture.timestamp:
+            if original is not None and snap.payload and original.timestamp <= capture.timestamp:
                 record = writer.create_revisit_record(
                     snap.url, digest=f"sha1:{payload_digest(snap.payload)}", refers_to_uri=original.url,
                     refers_to_date=original.warc_date, http_headers=http_headers, warc_headers_dict=warc_headers,
@@ -367,6 +369,14 @@ def cmd_export_warc(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+PLLCPP_HELP = """\
+Lay versions out as the Princeton-Leuven corpus does, in a git repository in DIR:
+  {c1}/{c1c2}/{c1c2c3}/{hostname}.md, e.g. i/im/img/imgur.com.md
+One commit per version in time order, dated at the capture, with the version's metadata
+as JSON in the message and a Policytrack-Version: ID trailer. Running it again appends
+only the versions not exported yet."""
+
+
 def register(command: Callable[..., argparse.ArgumentParser]) -> None:
     p = command("export", lambda args: args.export_func(args), "export versions: pllcpp (git corpus), jsonl, warc")
     sub = p.add_subparsers(dest="export_format", required=True, metavar="FORMAT")
@@ -378,7 +388,7 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
         return parser
 
     q = add_format("pllcpp", help="the corpus layout as a git repository, one commit per version",
-                       description=__doc__.split("\n\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+                   description=PLLCPP_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     q.add_argument("directory", metavar="DIR")
     q.set_defaults(export_func=cmd_export_pllcpp)
     q = add_format("jsonl", help="one JSON object per version (metadata, title, body), in time order")

@@ -15,10 +15,10 @@ import dataclasses
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from policytrack.commands.common import EXIT_OK, fmt_ts, open_db, parse_when
+from policytrack.commands.common import EXIT_OK, fmt_ts, open_db, parse_version_or_when, parse_when, positive_int
 from core.errors import ConfigurationError
 
 FORMATS = ("table", "csv", "tsv", "json", "jsonl")
@@ -203,25 +203,6 @@ def emit(args: argparse.Namespace, rows: Iterable[dict[str, Any]], columns: Sequ
 # --- argument parsing ----------------------------------------------------------------------------------
 
 
-def parse_day_or_when(text: str) -> date | datetime:
-    """A ``YYYY-MM-DD`` stays a whole day (storage reads it as its start for --since, its end for --until)."""
-    text = text.strip()
-    if len(text) == 10 and text[4] == "-":
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            pass
-    return parse_when(text)
-
-
-def parse_version_spec(text: str) -> int | datetime:
-    """A version id (digits, as listed by ``history``) or a date/timestamp (see parse_when)."""
-    text = text.strip()
-    if text.isdigit() and len(text) != 14:
-        return int(text)
-    return parse_when(text)
-
-
 def _ts(value: str | None) -> str:
     return fmt_ts(value) if value else ""
 
@@ -263,8 +244,8 @@ def cmd_history(args: argparse.Namespace) -> int:
     with open_db(args).session() as session:
         versions = storage.site_history(
             session, args.site, url=args.url,
-            since=parse_day_or_when(args.since) if args.since else None,
-            until=parse_day_or_when(args.until) if args.until else None,
+            since=parse_when(args.since, "--since") if args.since else None,
+            until=parse_when(args.until, "--until") if args.until else None,
         )
     if args.format == "table":
         print(render_history(args.site, versions))
@@ -284,12 +265,28 @@ def _document(session: Any, site: str, spec: int | date | datetime | None, url: 
     return storage.version_at(session, site, spec, url=url)
 
 
+def _after_last_capture(session: Any, doc: Any, when: date | datetime, option: str) -> str | None:
+    """A note when ``when`` lies after the page's last capture: the answer is only the last version known."""
+    from storage.queries import page_last_capture
+
+    last = page_last_capture(session, doc.site, doc.page_url)
+    moment = f"{when:%Y%m%d}235959" if not isinstance(when, datetime) else when.strftime("%Y%m%d%H%M%S")
+    if last is None or moment <= last:
+        return None
+    return (f"note: {option} is after the last capture of {doc.site} ({fmt_ts(last)[:10]}): this is the last "
+            f"known version (version v{doc.id}), last seen {fmt_ts(doc.last_seen)[:10]}")
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     if args.at and args.version is not None:
         raise ConfigurationError("give either --at DATE or --version ID, not both")
-    spec = args.version if args.version is not None else (parse_when(args.at) if args.at else None)
+    when = parse_when(args.at, "--at") if args.at else None
+    spec = args.version if args.version is not None else when
     with open_db(args).session() as session:
         doc = _document(session, args.site, spec, args.url)
+        note = _after_last_capture(session, doc, when, f"--at {args.at}") if when is not None else None
+    if note:
+        print(f"policytrack: {note}", file=sys.stderr)
     if args.json:
         print(json.dumps(record(doc), indent=2, ensure_ascii=False))
         return EXIT_OK
@@ -301,30 +298,48 @@ def _meta(doc: Any) -> dict[str, Any]:
     return {k: v for k, v in record(doc).items() if k not in ("body", "document")}
 
 
-def cmd_diff(args: argparse.Namespace) -> int:
+def _pair(session: Any, args: argparse.Namespace) -> tuple[Any, Any]:
+    """The two versions ``diff`` compares, older first; a --from newer than --to is refused, not swapped."""
     import storage
-    from storage.diffs import render_word_diff, unified_diff, word_counts, word_diff
 
-    frm = parse_version_spec(args.from_) if args.from_ else None
-    to = parse_version_spec(args.to) if args.to else None
+    frm = parse_version_or_when(args.from_, "--from") if args.from_ else None
+    to = parse_version_or_when(args.to, "--to") if args.to else None
+    if isinstance(frm, int) or isinstance(to, int):
+        if frm is None:
+            raise ConfigurationError("--from is required when --to is a version id")
+        old, new = _document(session, args.site, frm, args.url), _document(session, args.site, to, args.url)
+    else:
+        old, new = storage.version_pair(session, args.site, frm, to, url=args.url)
+    if (old.first_seen, old.id) > (new.first_seen, new.id):
+        raise ConfigurationError(
+            f"--from is newer than --to: version v{old.id} was first seen {fmt_ts(old.first_seen)}, after "
+            f"version v{new.id} ({fmt_ts(new.first_seen)}); swap them to see what changed"
+        )
+    return old, new
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """Diff the versions' comparable texts -- the form versions are stored and counted in -- so a link
+    that differs only in its snapshot's timestamp is not a change, and the counts are history's."""
+    from storage.diffs import WordHunk, WordOp, line_counts, render_word_diff, unified_diff, word_counts, word_diff
+    from storage.queries import comparable_text
+
     with open_db(args).session() as session:
-        if isinstance(frm, int) or isinstance(to, int):
-            new = _document(session, args.site, to, args.url)
-            if frm is None:
-                raise ConfigurationError("--from is required when --to is a version id")
-            old = _document(session, args.site, frm, args.url)
-        else:
-            old, new = storage.version_pair(session, args.site, frm, to, url=args.url)
-    old_text, new_text = f"# {old.title}\n\n{old.body}", f"# {new.title}\n\n{new.body}"
+        old, new = _pair(session, args)
+        old_side, new_side = comparable_text(session, old.id), comparable_text(session, new.id)
+    old_text, new_text = old_side.text, new_side.text
     label = lambda d: f"{d.site} {fmt_ts(d.first_seen)} (version {d.id}, {d.sha256[:12]})"  # noqa: E731
-    unified = unified_diff(old_text, new_text, label(old), label(new))
-    added = sum(1 for line in unified.splitlines() if line.startswith("+") and not line.startswith("+++"))
-    removed = sum(1 for line in unified.splitlines() if line.startswith("-") and not line.startswith("---"))
+    unified = unified_diff(old_text, new_text, label(old), label(new), render=(old_side.render, new_side.render))
+    added, removed = line_counts(old_text, new_text)
     result: dict[str, Any] = {
         "site": old.site, "from": _meta(old), "to": _meta(new), "mode": "word" if args.word else "line",
         "lines_added": added, "lines_removed": removed, "unified": unified,
     }
-    hunks = word_diff(old_text, new_text) if args.word else []
+    hunks = [
+        WordHunk(h.from_line, h.to_line, [WordOp(o.op, (old_side if o.op == "delete" else new_side).render(o.text))
+                                          for o in h.ops])
+        for h in (word_diff(old_text, new_text) if args.word else [])
+    ]
     if args.word:
         words_added, words_removed = word_counts(hunks)
         result.update(hunks=[dataclasses.asdict(h) for h in hunks], words_added=words_added,
@@ -362,8 +377,8 @@ def cmd_changes(args: argparse.Namespace) -> int:
     with open_db(args).session() as session:
         changes = storage.list_changes(
             session,
-            since=parse_day_or_when(args.since) if args.since else None,
-            until=parse_day_or_when(args.until) if args.until else None,
+            since=parse_when(args.since, "--since") if args.since else None,
+            until=parse_when(args.until, "--until") if args.until else None,
             sites=args.sites, include_technical=not args.no_technical, limit=args.limit,
         )
     emit(args, [record(c) for c in changes], CHANGES_COLUMNS, empty="no changes in that period")
@@ -384,11 +399,14 @@ SEARCH_COLUMNS: list[Column] = [
 def cmd_search(args: argparse.Namespace) -> int:
     import storage
 
+    from storage.db import is_read_only
+
     db = open_db(args)
     # Index what the last crawl stored in a short write transaction of its own, so the (longer) search
-    # itself only reads and never holds SQLite's write lock.
-    with db.session(immediate=True) as session:
-        storage.catch_up(session)
+    # itself only reads and never holds SQLite's write lock. A read-only database is searched as indexed.
+    if not is_read_only(db.engine):
+        with db.session(immediate=True) as session:
+            storage.catch_up(session)
     with db.session() as session:
         hits = storage.search_versions(session, args.term, args.sites, case_sensitive=args.case_sensitive)
     emit(args, [record(h) for h in hits], SEARCH_COLUMNS, empty=f"no version contains {args.term!r}")
@@ -423,12 +441,16 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_timeline(args: argparse.Namespace) -> int:
     import storage
 
+    from storage.queries import page_last_capture
+
     with open_db(args).session() as session:
         versions = storage.site_history(session, args.site, url=args.url)
+        last_seen = max((page_last_capture(session, args.site, url) or "" for url in {v.page_url for v in versions}),
+                        default=None)
     if not versions:
         raise ConfigurationError(f"{args.site} has no versions yet: nothing to draw")
     if args.plot:
-        plot_timeline(args.site, versions, args.plot)
+        plot_timeline(args.site, versions, args.plot, last_seen or None)
         print(f"timeline of {args.site} ({len(versions)} versions) written to {args.plot}")
         return EXIT_OK
     print(text_timeline(args.site, versions))
@@ -438,7 +460,7 @@ def cmd_timeline(args: argparse.Namespace) -> int:
 PLOT_FORMATS = ("svg", "png")
 
 
-def plot_timeline(site: str, versions: Sequence[Any], path: str) -> None:
+def plot_timeline(site: str, versions: Sequence[Any], path: str, last_seen: str | None = None) -> None:
     """Draw version length (words) as a step line over time, with a marker line at every change.
 
     matplotlib with the Agg backend (no display needed); the format follows the file suffix. Technical
@@ -462,24 +484,35 @@ def plot_timeline(site: str, versions: Sequence[Any], path: str) -> None:
     import matplotlib.pyplot as plt
 
     moments = [datetime.strptime(v.first_seen, "%Y%m%d%H%M%S") for v in versions]
-    end = max(datetime.strptime(versions[-1].last_seen, "%Y%m%d%H%M%S"), moments[-1])
+    # The line runs on to the last capture seen: that text was still in force then.
+    end = max([moments[-1], *(datetime.strptime(t, "%Y%m%d%H%M%S") for t in (last_seen, versions[-1].last_seen) if t)])
     words = [v.words for v in versions]
+    span = (end - moments[0]) or timedelta(days=1)
     figure, axes = plt.subplots(figsize=(10, 4), dpi=100)
     try:
         axes.step(moments + [end], words + [words[-1]], where="post", color="#1f5fa8", linewidth=2, label="words")
         axes.plot(moments, words, "o", color="#1f5fa8", markersize=4)
+        drawn: set[str] = set()
         for v, when in zip(versions, moments):
             if v.change_id is None:
                 continue
+            kind = "technical change (normalizer)" if v.technical else "change"
             style = dict(color="#999999", linestyle=":") if v.technical else dict(color="#d2691e", linestyle="--")
-            axes.axvline(when, linewidth=1, alpha=0.8, **style)
+            axes.axvline(when, linewidth=1, alpha=0.8, label=None if kind in drawn else kind, **style)
+            drawn.add(kind)
+            # Labels near the right edge are written leftwards, so none runs out of the frame.
+            right = (when - moments[0]) / span > 0.85
             axes.annotate(f"+{v.lines_added}/-{v.lines_removed}", (when, v.words), textcoords="offset points",
-                          xytext=(3, 6), fontsize=7, color=style["color"])
+                          xytext=(-3 if right else 3, 6), ha="right" if right else "left", fontsize=7,
+                          color=style["color"], annotation_clip=True)
         axes.set_title(f"{site}: privacy policy length over time ({len(versions)} versions)")
         axes.set_ylabel("words")
-        axes.set_ylim(bottom=0)
+        axes.set_xlabel("first seen (UTC)")
+        axes.set_ylim(bottom=0, top=max(words) * 1.15 or 1)  # headroom for the labels above the line
+        axes.set_xlim(moments[0] - span * 0.02, end + span * 0.02)
         axes.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
         axes.grid(axis="y", alpha=0.3)
+        axes.legend(loc="lower left", fontsize=8)
         figure.autofmt_xdate()
         figure.tight_layout()
         # No creation date in the SVG: the same history gives the same file.
@@ -519,7 +552,7 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
     p = command("show", cmd_show, "print the policy text in force on a date, or a version by id")
     p.add_argument("site")
     p.add_argument("--url", help="the page, when a site has several")
-    p.add_argument("--at", help="date (YYYY-MM-DD) or timestamp; default: the latest version")
+    p.add_argument("--at", help="date (YYYY-MM-DD or YYYYMMDD) or 14-digit timestamp; default: the latest version")
     p.add_argument("--version", type=int, help="a version id, as listed by history")
     p.add_argument("--json", action="store_true", help="the document and its metadata as JSON")
     p.epilog, p.formatter_class = json_help("show"), argparse.RawDescriptionHelpFormatter
@@ -527,8 +560,10 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
     p = command("diff", cmd_diff, "diff two versions of a site, by lines or by words")
     p.add_argument("site")
     p.add_argument("--url", help="the page, when a site has several")
-    p.add_argument("--from", dest="from_", help="older version: date, timestamp or version id (default: the one before --to)")
-    p.add_argument("--to", help="newer version: date, timestamp or version id (default: the latest)")
+    p.add_argument("--from", dest="from_",
+                   help="older version: a date (YYYY-MM-DD or YYYYMMDD), a timestamp, or a version id written v12 "
+                        "(default: the one before --to)")
+    p.add_argument("--to", help="newer version: date, timestamp or version id (v12) (default: the latest)")
     p.add_argument("--word", action="store_true", help="word-level diff ([-removed-]{+added+}) instead of lines")
     p.add_argument("--json", action="store_true")
     p.epilog, p.formatter_class = json_help("diff"), argparse.RawDescriptionHelpFormatter
@@ -538,7 +573,7 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--until", help="last day (YYYY-MM-DD) or timestamp")
     p.add_argument("--site", dest="sites", action="append", metavar="SITE", help="only this site (repeatable)")
     p.add_argument("--no-technical", action="store_true", help="leave out changes due to normalizer upgrades")
-    p.add_argument("--limit", type=int, help="at most this many changes")
+    p.add_argument("--limit", type=positive_int("--limit"), help="at most this many changes")
     output_options(p, "changes")
 
     p = command("search", cmd_search, "when did each site first and last say TERM (full-text phrase search)")

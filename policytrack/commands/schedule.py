@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from datetime import timezone
 from typing import Any
 
 from policytrack.commands.common import EXIT_ERROR, EXIT_OK, db_url, open_db
@@ -13,7 +14,8 @@ from core.errors import ConfigurationError
 
 
 def _when(value: Any) -> str:
-    return f"{value:%Y-%m-%d %H:%M:%S} UTC" if value else "-"
+    """A moment in one labelled zone, UTC, whatever zone APScheduler computed it in (a cron's own)."""
+    return f"{value.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC" if value else "-"
 
 
 # --- schedules --------------------------------------------------------------------------------------
@@ -111,7 +113,7 @@ def cmd_notify_add(args: argparse.Namespace) -> int:
 
     target = args.target
     if args.kind == "webhook" and not target.startswith(("http://", "https://")):
-        raise ConfigurationError(f"invalid webhook URL {target!r}: expected http(s)://...")
+        raise ConfigurationError(f"invalid webhook URL (starting {target[:8]!r}): expected http(s)://...")
     if args.kind == "feed":
         target = os.path.abspath(os.path.expanduser(target))
         if not os.path.isdir(os.path.dirname(target)):
@@ -124,7 +126,7 @@ def cmd_notify_add(args: argparse.Namespace) -> int:
             channel = add_channel(session, args.kind, target, backlog=args.backlog)
     finally:
         db.dispose()
-    print(f"channel {channel.id}: {channel.kind} {channel.target}"
+    print(f"channel {channel.id}: {channel.kind} {channel.shown}"
           f"{' (with the backlog of unannounced changes)' if channel.since is None else ''}")
     return EXIT_OK
 
@@ -135,7 +137,8 @@ def _check_apprise(url: str) -> None:
     except ImportError:
         raise ConfigurationError("Apprise channels need the apprise package: pip install apprise") from None
     if not apprise.Apprise().add(url):
-        raise ConfigurationError(f"invalid or unsupported Apprise URL {url!r}")
+        raise ConfigurationError(f"invalid or unsupported Apprise URL {url.split('://', 1)[0]}://... "
+                                 "(see https://github.com/caronc/apprise/wiki)")
 
 
 def cmd_notify_list(args: argparse.Namespace) -> int:
@@ -148,14 +151,14 @@ def cmd_notify_list(args: argparse.Namespace) -> int:
     finally:
         db.dispose()
     if args.json:
-        print(json.dumps([{**c.__dict__, "since": c.since.isoformat() if c.since else None,
+        print(json.dumps([{**c.__dict__, "target": c.shown, "since": c.since.isoformat() if c.since else None,
                            "created_at": c.created_at.isoformat()} for c in channels], indent=2))
         return EXIT_OK
     if not channels:
         print("no announcement channels: policytrack notify add webhook https://...")
     for c in channels:
         counts = "" if c.kind == "feed" else f"\tdelivered={c.delivered} pending={c.pending} failed={c.failed}"
-        print(f"{c.id}\t{c.kind}\t{c.target}{counts}")
+        print(f"{c.id}\t{c.kind}\t{c.shown}{counts}")
     return EXIT_OK
 
 
@@ -168,7 +171,7 @@ def cmd_notify_remove(args: argparse.Namespace) -> int:
             channel = remove_channel(session, args.id)
     finally:
         db.dispose()
-    print(f"removed channel {channel.id}: {channel.kind} {channel.target}")
+    print(f"removed channel {channel.id}: {channel.kind} {channel.shown}")
     return EXIT_OK
 
 
