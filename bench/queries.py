@@ -23,6 +23,9 @@ a throwaway cluster started from the Debian binaries (storage.testing).
 from __future__ import annotations
 
 import argparse
+import functools
+import html
+import math
 import multiprocessing
 import os
 import random
@@ -81,8 +84,10 @@ def _synthetic_documents(rng: random.Random) -> list[list[str]]:
 
 
 class Generator:
-    def __init__(self, versions: int, seed: int = 6):
+    def __init__(self, versions: int, seed: int = 6, captures: int = 0, snapshots: bool = True):
         self.versions = versions
+        self.captures = captures  # mean captures per version (log-normal); 0: one capture per version
+        self.snapshots = snapshots
         self.seed = seed
         rng = random.Random(seed)
         self.documents = _corpus_documents() or _synthetic_documents(rng)
@@ -118,9 +123,38 @@ class Generator:
             if history and paragraphs == history[-1]:
                 paragraphs = paragraphs + [rng.choice(self.sentences)]
             history.append(paragraphs)
-            versions.append(BulkVersion(when.strftime("%Y%m%d%H%M%S"), f"{company} Privacy Policy",
-                                        "\n\n".join(paragraphs) + "\n"))
+            end = moments[n + 1] if n + 1 < len(moments) else seconds
+            later = self._later_captures(rng, offset, end)
+            body = "\n\n".join(paragraphs) + "\n"
+            raw = [self._html(host, company, paragraphs, stamp) for stamp in [offset, *later[-1:]]] if self.snapshots else []
+            versions.append(BulkVersion(_stamp(offset), f"{company} Privacy Policy", body,
+                                        later_captures=[_stamp(t) for t in later], snapshots=raw))
         return BulkPage(host, f"https://{host}/privacy", versions)
+
+    def _later_captures(self, rng: random.Random, start: int, end: int) -> list[int]:
+        """The moments of a version's later captures: tens to hundreds (log-normal around the mean)."""
+        if not self.captures:
+            return []
+        count = min(int(rng.lognormvariate(math.log(self.captures), 0.7)), end - start - 1)
+        return sorted(rng.sample(range(start + 1, end), max(count - 1, 0)))
+
+    def _html(self, host: str, company: str, paragraphs: list[str], moment: int) -> bytes:
+        """A page as an archive returns it: the site's chrome (scripts, navigation, footer: ~10 KB) around
+        the policy, with the per-request bits (a nonce, the render time) that make each capture's bytes differ."""
+        links, script = self._chrome(host)
+        nonce = random.Random(moment).getrandbits(64)
+        return (f'<!DOCTYPE html><html><head><title>{company} Privacy Policy</title>'
+                f'<script nonce="{nonce:x}">var config = "{script}";</script></head><body>'
+                f'<nav><ul>{links}</ul></nav><main><h1>{company} Privacy Policy</h1>'
+                + "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+                + f'</main><footer>&copy; {company} <!-- rendered {moment} --></footer></body></html>').encode()
+
+    @functools.lru_cache(maxsize=4)
+    def _chrome(self, host: str) -> tuple[str, str]:
+        """A site's navigation and script: the same on every page of the site."""
+        rng = random.Random(host)
+        links = "".join(f'<li><a href="/{w}">{w.title()}</a></li>' for w in rng.sample(SYNTHETIC_WORDS, 20))
+        return links, " ".join(rng.choice(SYNTHETIC_WORDS) for _ in range(1200))
 
     def _edit(self, rng: random.Random, paragraphs: list[str]) -> list[str]:
         paragraphs = list(paragraphs)
@@ -138,12 +172,16 @@ class Generator:
         return paragraphs
 
 
+def _stamp(offset: int) -> str:
+    return (START + timedelta(seconds=offset)).strftime("%Y%m%d%H%M%S")
+
+
 _generator: Generator | None = None
 
 
-def _init(versions: int) -> None:
+def _init(options: dict) -> None:
     global _generator
-    _generator = Generator(versions)
+    _generator = Generator(**options)
 
 
 def _make(index: int) -> BulkPage:
@@ -151,14 +189,14 @@ def _make(index: int) -> BulkPage:
     return _generator.page(index)
 
 
-def generate(database: storage.Database, sites: int, versions: int) -> dict[str, float]:
+def generate(database: storage.Database, sites: int, options: dict) -> dict[str, float]:
     """Fill the database; returns load figures."""
     started = time.perf_counter()
     totals = storage.bulkload.BulkResult()
     context = multiprocessing.get_context("fork")
     windows = [range(start, min(start + WINDOW_SITES, sites)) for start in range(0, sites, WINDOW_SITES)]
     done = 0
-    with context.Pool(1, initializer=_init, initargs=(versions,)) as pool, database.session(immediate=True) as session:
+    with context.Pool(1, initializer=_init, initargs=(options,)) as pool, database.session(immediate=True) as session:
         loader = BulkLoader(session)
         # The next window is generated while this one loads; never more than two in memory.
         pending = pool.map_async(_make, windows[0], chunksize=4)
@@ -175,8 +213,7 @@ def generate(database: storage.Database, sites: int, versions: int) -> dict[str,
                 print(f"  loaded {done:,}/{sites:,} sites, {totals.versions:,} versions ({rate:,.0f}/s)",
                       file=sys.stderr, flush=True)
         loader.finish()
-    return {"load_s": time.perf_counter() - started, "versions": totals.versions, "texts": totals.texts,
-            "raw_text_bytes": totals.raw_text_bytes, "stored_text_bytes": totals.stored_text_bytes}
+    return {"load_s": time.perf_counter() - started, **vars(totals)}
 
 
 # --- measurement ----------------------------------------------------------------------------------
@@ -246,19 +283,26 @@ def sizes(database: storage.Database, backend: str, path: Path | None) -> dict[s
             total = path.stat().st_size if path else session.execute(text("PRAGMA page_count")).scalar_one() * page_size
             fts = sum(v for k, v in per_object.items() if is_search_object(k) or k.startswith("sqlite_autoindex_search_"))
             texts = per_object.get("version_texts", 0)
+            snapshots = per_object.get("snapshots", 0)
+            captures = sum(v for k, v in per_object.items() if k == "captures" or k.startswith("ix_captures")
+                           or k.startswith("sqlite_autoindex_captures"))
         else:
             total = session.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
             fts = session.execute(text("SELECT pg_total_relation_size('search_blocks') + "
                                        "pg_total_relation_size('search_text_blocks') + "
                                        "pg_total_relation_size('search_queue')")).scalar_one()
             texts = session.execute(text("SELECT pg_total_relation_size('version_texts')")).scalar_one()
-    return {"total": int(total), "search_index": int(fts), "version_texts": int(texts)}
+            snapshots = session.execute(text("SELECT pg_total_relation_size('snapshots')")).scalar_one()
+            captures = session.execute(text("SELECT pg_total_relation_size('captures')")).scalar_one()
+    return {"total": int(total), "search_index": int(fts), "version_texts": int(texts), "snapshots": int(snapshots),
+            "captures": int(captures)}
 
 
-def open_backend(backend: str, workdir: Path) -> tuple[storage.Database, Path | None, Callable[[], None]]:
+def open_backend(backend: str, workdir: Path, reuse: bool) -> tuple[storage.Database, Path | None, Callable[[], None]]:
     if backend == "sqlite":
         path = workdir / "bench.db"
-        path.unlink(missing_ok=True)
+        if not reuse:
+            path.unlink(missing_ok=True)
         return storage.open_database(str(path)), path, lambda: None
     url = os.environ.get("POLICYTRACK_BENCH_POSTGRES")
     if url:
@@ -271,32 +315,55 @@ def open_backend(backend: str, workdir: Path) -> tuple[storage.Database, Path | 
 
 
 def run(backend: str, args: argparse.Namespace, workdir: Path) -> None:
-    database, path, cleanup = open_backend(backend, workdir)
+    reuse = args.reuse and backend == "sqlite" and (workdir / "bench.db").exists()
+    database, path, cleanup = open_backend(backend, workdir, reuse)
+    options = {"versions": args.versions, "captures": args.captures, "snapshots": not args.no_snapshots}
     try:
-        print(f"\n== {backend}: {args.sites:,} sites x {args.versions} versions ==", flush=True)
-        load = generate(database, args.sites, args.versions)
+        print(f"\n== {backend}: {args.sites:,} sites x {args.versions} versions, ~{args.captures} captures per version, "
+              f"{'no ' if args.no_snapshots else ''}raw snapshots ==", flush=True)
+        if reuse:
+            print(f"reusing {path} (--reuse): load figures not measured")
+            load = _counted(database)
+        else:
+            load = generate(database, args.sites, options)
+            print(f"load: {load['load_s']:.0f} s ({load['versions'] / load['load_s']:,.0f} versions/s)")
         with database.engine.connect() as connection:
             connection.exec_driver_sql("ANALYZE")
             connection.commit()
         versions = int(load["versions"])
-        print(f"load: {load['load_s']:.0f} s ({versions / load['load_s']:,.0f} versions/s), "
-              f"{int(load['texts']):,} distinct texts for {versions:,} versions")
-        gen = Generator(args.versions)
-        print(f"{'query':<36}{'p50 ms':>10}{'p95 ms':>10}")
+        print(f"{versions:,} versions, {int(load['texts']):,} distinct texts, {int(load['captures']):,} captures "
+              f"({load['captures'] / versions:,.0f} per version), {int(load['snapshots']):,} raw snapshots")
+        gen = Generator(**options)
+        print(f"{'query':<44}{'p50 ms':>10}{'p95 ms':>10}")
         for label, p50, p95 in measure(database, gen, args.sites, args.samples):
-            print(f"{label:<36}{p50:>10.1f}{p95:>10.1f}", flush=True)
+            print(f"{label:<44}{p50:>10.1f}{p95:>10.1f}", flush=True)
         size = sizes(database, backend, path)
-        raw = load["raw_text_bytes"]
-        print(f"raw text (every version stored alone, uncompressed): {raw / 1e6:,.0f} MB = {raw / versions:,.0f} B/version")
-        print(f"stored texts (zstd, shared bodies once): {load['stored_text_bytes'] / 1e6:,.0f} MB = "
-              f"{load['stored_text_bytes'] / versions:,.0f} B/version ({load['stored_text_bytes'] / raw:.1%} of raw)")
-        print(f"version_texts table: {size['version_texts'] / 1e6:,.0f} MB; search index: "
-              f"{size['search_index'] / 1e6:,.0f} MB ({size['search_index'] / raw:.1%} of raw)")
-        print(f"database on disk: {size['total'] / 1e6:,.0f} MB = {size['total'] / versions:,.0f} B/version "
-              f"({size['total'] / raw:.1%} of raw)")
+        if load.get("raw_text_bytes"):
+            raw = load["raw_text_bytes"]
+            print(f"raw text (every version stored alone, uncompressed): {raw / 1e6:,.0f} MB = {raw / versions:,.0f} B/version")
+            print(f"stored texts (zstd, shared bodies once): {load['stored_text_bytes'] / 1e6:,.0f} MB = "
+                  f"{load['stored_text_bytes'] / versions:,.0f} B/version ({load['stored_text_bytes'] / raw:.1%} of raw)")
+        if load.get("raw_snapshot_bytes"):
+            print(f"raw snapshots: {load['raw_snapshot_bytes'] / 1e6:,.0f} MB fetched, "
+                  f"{load['stored_snapshot_bytes'] / 1e6:,.0f} MB stored (zstd)")
+        for name in ("version_texts", "snapshots", "captures", "search_index"):
+            print(f"{name + ' (with indexes)' if name == 'captures' else name}: {size[name] / 1e6:,.0f} MB "
+                  f"= {size[name] / versions:,.0f} B/version")
+        print(f"database on disk, snapshots included: {size['total'] / 1e6:,.0f} MB = "
+              f"{size['total'] / versions:,.0f} B/version")
     finally:
         database.dispose()
         cleanup()
+
+
+def _counted(database: storage.Database) -> dict[str, float]:
+    """The row counts of a database loaded earlier (``--reuse``)."""
+    from sqlalchemy import text
+
+    with database.session() as session:
+        count = lambda table: session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()  # noqa: E731
+        return {"versions": count("versions"), "texts": count("version_texts"), "captures": count("captures"),
+                "snapshots": count("snapshots")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -307,7 +374,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", action="append", choices=("sqlite", "postgresql"),
                         help="repeatable (default: sqlite)")
     parser.add_argument("--workdir", type=Path, help="where the SQLite file goes (default: a temporary directory)")
+    parser.add_argument("--captures", type=int, default=60,
+                        help="mean captures per version (log-normal: tens to hundreds; 0: one per version)")
+    parser.add_argument("--no-snapshots", action="store_true", help="store no raw snapshots")
     parser.add_argument("--keep", action="store_true", help="keep the SQLite file")
+    parser.add_argument("--reuse", action="store_true",
+                        help="SQLite: measure the bench.db already in --workdir instead of generating one")
     args = parser.parse_args(argv)
     # A killed run still stops the PostgreSQL cluster it started (storage.testing stops it at exit).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
