@@ -297,13 +297,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _meta(doc: Any) -> dict[str, Any]:
-    return {k: v for k, v in record(doc).items() if k not in ("body", "document")}
-
-
 def cmd_diff(args: argparse.Namespace) -> int:
     import storage
-    from storage.diffs import render_word_diff, unified_diff, word_counts, word_diff
+    from storage.browse import version_diff
+    from storage.diffs import render_word_diff, word_diff
 
     frm = parse_version_spec(args.from_) if args.from_ else None
     to = parse_version_spec(args.to) if args.to else None
@@ -315,26 +312,16 @@ def cmd_diff(args: argparse.Namespace) -> int:
             old = _document(session, args.site, frm, args.url)
         else:
             old, new = storage.version_pair(session, args.site, frm, to, url=args.url)
-    old_text, new_text = f"# {old.title}\n\n{old.body}", f"# {new.title}\n\n{new.body}"
-    label = lambda d: f"{d.site} {fmt_ts(d.first_seen)} (version {d.id}, {d.sha256[:12]})"  # noqa: E731
-    unified = unified_diff(old_text, new_text, label(old), label(new))
-    added = sum(1 for line in unified.splitlines() if line.startswith("+") and not line.startswith("+++"))
-    removed = sum(1 for line in unified.splitlines() if line.startswith("-") and not line.startswith("---"))
-    result: dict[str, Any] = {
-        "site": old.site, "from": _meta(old), "to": _meta(new), "mode": "word" if args.word else "line",
-        "lines_added": added, "lines_removed": removed, "unified": unified,
-    }
-    hunks = word_diff(old_text, new_text) if args.word else []
-    if args.word:
-        words_added, words_removed = word_counts(hunks)
-        result.update(hunks=[dataclasses.asdict(h) for h in hunks], words_added=words_added,
-                      words_removed=words_removed)
+    result = version_diff(old, new, word=args.word)
+    unified = result["unified"]
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return EXIT_OK
+    label = lambda d: f"{d.site} {fmt_ts(d.first_seen)} (version {d.id}, {d.sha256[:12]})"  # noqa: E731
     if unified == "":
         print(f"no difference between version {old.id} ({fmt_ts(old.first_seen)}) and {new.id} ({fmt_ts(new.first_seen)})")
     elif args.word:
+        hunks = word_diff(f"# {old.title}\n\n{old.body}", f"# {new.title}\n\n{new.body}")
         sys.stdout.write(f"--- {label(old)}\n+++ {label(new)}\n" + render_word_diff(hunks))
     else:
         sys.stdout.write(unified)
