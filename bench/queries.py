@@ -50,6 +50,7 @@ from storage.search import is_search_object  # noqa: E402
 
 CORPUS = REPO.parent / "shared" / "corpus" / "pllcpp"
 BATCH_PAGES = 20
+PAGE_BUDGET_MS = 200  # each page's server time at p95 (issue 12)
 WINDOW_SITES = 100
 START, END = datetime(2000, 1, 1, tzinfo=timezone.utc), datetime(2024, 12, 31, tzinfo=timezone.utc)
 GDPR = ("Under the General Data Protection Regulation (GDPR), residents of the European Economic Area have "
@@ -219,6 +220,11 @@ def generate(database: storage.Database, sites: int, options: dict) -> dict[str,
 # --- measurement ----------------------------------------------------------------------------------
 
 
+def _percentiles(times: list[float]) -> tuple[float, float]:
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, int(0.95 * len(times)))]
+
+
 def timed(database: storage.Database, samples: int, call: Callable[[object, random.Random], object]) -> tuple[float, float]:
     """p50 and p95 in milliseconds of ``call(session, rng)``, each in a fresh session."""
     rng = random.Random(42)
@@ -228,8 +234,66 @@ def timed(database: storage.Database, samples: int, call: Callable[[object, rand
         with database.session() as session:
             call(session, rng)
         times.append((time.perf_counter() - start) * 1000)
-    times.sort()
-    return statistics.median(times), times[min(len(times) - 1, int(0.95 * len(times)))]
+    return _percentiles(times)
+
+
+def measure_pages(database: storage.Database, gen: Generator, sites: int, samples: int) -> list[tuple[str, float, float]]:
+    """p50/p95 server time of every page and API list of the web view (``policytrack serve``), in process:
+    routing, every query the page makes, markdown/diff/template rendering; no network."""
+    from fastapi.testclient import TestClient
+
+    from web import create_app
+
+    client = TestClient(create_app(database))
+    rng = random.Random(7)
+
+    def some_site() -> str:
+        return gen.hostname(rng.randrange(sites))
+
+    def some_day() -> str:
+        return (START + timedelta(days=rng.randrange((END - START).days))).date().isoformat()
+
+    def some_version() -> tuple[str, int]:
+        host = some_site()
+        items = client.get(f"/api/sites/{host}/versions", params={"limit": 500}).json()["items"]
+        return host, rng.choice(items)["id"]
+
+    deep = client.get("/api/sites", params={"limit": 500}).json()["next_cursor"]  # a cursor 500 sites down
+    since = (END.date() - timedelta(days=90)).isoformat()
+    pages: list[tuple[str, Callable[[], str], int]] = [
+        ("page: sites (first page)", lambda: "/", samples),
+        ("page: sites (500 sites down)", lambda: f"/?cursor={deep}" if deep else "/", samples),
+        ("page: sites by last change", lambda: "/?sort=last_change", max(5, samples // 10)),
+        ("page: sites by versions", lambda: "/?sort=versions", max(5, samples // 10)),
+        ("page: site timeline", lambda: f"/sites/{some_site()}", samples),
+        ("page: version", lambda: "/sites/{}/versions/{}".format(*some_version()), samples),
+        ("page: version ?at=DATE", lambda: f"/sites/{some_site()}/version?at={some_day()}", samples),
+        ("page: diff (latest change, side by side)", lambda: f"/sites/{some_site()}/diff", samples),
+        ("page: diff (a change, inline)",
+         lambda: (lambda h, v: f"/sites/{h}/diff?to={v}&view=inline")(*some_version()), samples),
+        ("page: changes (latest)", lambda: "/changes", samples),
+        ("page: changes since 90 days", lambda: f"/changes?since={since}", samples),
+        ("page: search rare word", lambda: "/search?q=xylophone", max(5, samples // 10)),
+        ("page: search GDPR (common)", lambda: "/search?q=GDPR", max(5, samples // 10)),
+        ("page: search 'do not sell' (common)", lambda: "/search?q=do+not+sell", max(5, samples // 10)),
+        ("feed: all sites", lambda: "/feed.atom", max(5, samples // 10)),
+        ("feed: one site", lambda: f"/sites/{some_site()}/feed.atom", samples),
+        ("api: sites", lambda: "/api/sites", samples),
+        ("api: versions of a site", lambda: f"/api/sites/{some_site()}/versions", samples),
+        ("api: changes since 90 days", lambda: f"/api/changes?since={since}", samples),
+    ]
+    results = []
+    for label, url, count in pages:
+        times = []
+        for _ in range(count):
+            target = url()
+            start = time.perf_counter()
+            response = client.get(target)
+            times.append((time.perf_counter() - start) * 1000)
+            if response.status_code not in (200, 303, 404):  # 404: a date before the site's first version
+                raise RuntimeError(f"{target}: {response.status_code} {response.text[:200]}")
+        results.append((label, *_percentiles(times)))
+    return results
 
 
 def measure(database: storage.Database, gen: Generator, sites: int, samples: int) -> list[tuple[str, float, float]]:
@@ -337,6 +401,8 @@ def run(backend: str, args: argparse.Namespace, workdir: Path) -> None:
         print(f"{'query':<44}{'p50 ms':>10}{'p95 ms':>10}")
         for label, p50, p95 in measure(database, gen, args.sites, args.samples):
             print(f"{label:<44}{p50:>10.1f}{p95:>10.1f}", flush=True)
+        for label, p50, p95 in measure_pages(database, gen, args.sites, args.samples):
+            print(f"{label:<44}{p50:>10.1f}{p95:>10.1f}{'' if p95 < PAGE_BUDGET_MS else '  over budget'}", flush=True)
         size = sizes(database, backend, path)
         if load.get("raw_text_bytes"):
             raw = load["raw_text_bytes"]
