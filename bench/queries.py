@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""Latency of the research queries and storage per version, on a generated database of realistic size.
+"""Latency of the research queries and of every web page, and storage per version, on a realistic database.
 
-    .venv/bin/python bench/queries.py [--sites 10000] [--versions 100] [--samples 200]
-                                      [--backend sqlite] [--backend postgresql] [--workdir DIR] [--keep]
+    .venv/bin/python bench/queries.py [--sites 10000] [--versions 100] [--captures 60] [--no-snapshots]
+                                      [--samples 200] [--backend sqlite] [--backend postgresql]
+                                      [--workdir DIR] [--keep] [--reuse]
 
 Generates SITES sites × VERSIONS versions (defaults: 10,000 × 100 = 1,000,000 versions) through
 ``storage.bulkload`` and reports, per backend, p50/p95 latency of the storage functions behind
 ``history``, ``show --at``, ``search`` and ``changes --since`` (in-process, fresh session per call: what
-the CLI or an HTTP API pays after start-up), then the database size per version against the raw text.
+the CLI pays after start-up), then p50/p95 server time of every page and API list of ``policytrack serve``
+(in process: routing, queries, rendering; over 200 ms at p95 is flagged), then the size of each table and
+of the whole database per version, raw snapshots included.
 
 Texts: each site starts from a real policy of the shared corpus (../shared/corpus/pllcpp, 1-18 KB of
 markdown; a synthetic policy when it is absent), made site-specific (hostname, company name), and every
@@ -16,8 +19,17 @@ grow), now and then one removed, and 5% of versions revert to an earlier text (a
 adopt "GDPR" wording after May 2018 (40%) and a "Do Not Sell" link after 2020 (20%), so the searches
 have realistic selectivity. Generation runs in a second process; compression uses every core.
 
-PostgreSQL runs when asked with ``--backend postgresql``: on $POLICYTRACK_BENCH_POSTGRES (a URL), else on
-a throwaway cluster started from the Debian binaries (storage.testing).
+Captures: each version is seen by tens to hundreds of captures (log-normal, median ``--captures``), as
+a crawl records them: the first and the last fetched, with a raw snapshot each (the site's page chrome,
+scripts and navigation around the policy, ~20 KB, with per-request bytes so no two captures' payloads are
+equal), the ones between inferred by bisection. Loading is bound by compression and the search index:
+on a shared 2-core machine ~100-250 versions/s, so a 1,000,000-version build takes hours; the size is a
+parameter and every figure is printed with the size it was measured at.
+
+``--keep --workdir DIR`` keeps the SQLite file; ``--reuse`` measures it again (after a code or index
+change) without generating it anew. PostgreSQL runs when asked with ``--backend postgresql``: on
+$POLICYTRACK_BENCH_POSTGRES (a URL), else on a throwaway cluster started from the Debian binaries
+(storage.testing).
 """
 
 from __future__ import annotations
