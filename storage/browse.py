@@ -10,7 +10,7 @@ when sorting by hostname.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from core.errors import NoVersion
 from storage.models import LiveCapture, Version
 from storage.diffs import unified_diff, word_counts, word_diff
-from storage.queries import ChangeEntry, VersionDocument, list_changes, site_named
+from storage.queries import ChangeEntry, SiteSummary, VersionDocument, list_changes, site_named
 from storage.sites import page_listings
 
 SITE_SORTS = ("hostname", "last_change", "versions")
@@ -28,18 +28,10 @@ MAX_PAGE = 500
 
 
 @dataclass(frozen=True)
-class SiteRow:
+class SiteRow(SiteSummary):
     """A site in the sites list: the CLI's ``sites --json`` fields plus the time of its last change."""
 
-    hostname: str
-    urls: list[str]
-    captures: int
-    versions: int
-    first_capture: str | None
-    last_capture: str | None
-    last_change: str | None  # first capture of the newest version that followed another (a change)
-    listing: dict[str, str] = field(default_factory=dict)  # page URL -> listed | blocked | failed | never
-    notes: list[str] = field(default_factory=list)  # pages the archive blocks or could not list, and since when
+    last_change: str | None = None  # first capture of the site's newest changed version
 
 
 @dataclass(frozen=True)

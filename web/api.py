@@ -8,11 +8,12 @@ each as ``{"detail": ...}``. The schema is served at ``/api/openapi.json``.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from typing import Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 import storage
 from storage.browse import SITE_SORTS, SiteRow, changes_page, sites_page, version_diff
@@ -65,18 +66,11 @@ class HunkModel(BaseModel):
     ops: list[WordOpModel]
 
 
-class VersionMeta(BaseModel):
-    id: int
-    site: str
-    page_url: str
-    original_url: str
-    timestamp: str
-    first_seen: str
-    last_seen: str
-    title: str
-    extraction: str
-    sha256: str
-    source: str
+# A version as `diff --json` shows each side: the document's fields without its text.
+VersionMeta = create_model(
+    "VersionMeta",
+    **{f.name: (f.type, ...) for f in dataclasses.fields(VersionDocument) if f.name not in ("body", "document")},
+)
 
 
 class DiffResponse(BaseModel):
