@@ -44,8 +44,11 @@ class SitesPage:
 _PER_SITE = """
     SELECT s.id, s.hostname,
         (SELECT count(*) FROM versions v JOIN pages p ON p.id = v.page_id WHERE p.site_id = s.id) AS versions,
-        (SELECT coalesce(max(c.after_timestamp), '') FROM changes c JOIN pages p ON p.id = c.page_id
-            WHERE p.site_id = s.id) AS last_change
+        -- the newest version that is not its page's first is the last change (its first capture is the
+        -- change's after_timestamp); both ends come from the (page_id, first_seen) index, never a scan
+        (SELECT coalesce(max((SELECT max(v.first_seen) FROM versions v WHERE v.page_id = p.id
+                              AND v.first_seen > (SELECT min(w.first_seen) FROM versions w WHERE w.page_id = p.id))), '')
+            FROM pages p WHERE p.site_id = s.id) AS last_change
     FROM sites s
 """
 

@@ -87,6 +87,11 @@ def test_sites_page_through_every_site_in_each_order(client, db_url):
     by_host = {s["hostname"]: s for s in _all(client, "/api/sites", limit=3)}
     for site in cli:  # the CLI's fields and values, plus the time of the last change
         assert {k: by_host[site["hostname"]][k] for k in site} == site
+    changes = _all(client, "/api/changes", limit=100)
+    for host, site in by_host.items():  # the last change: when the newest change was first seen
+        assert site["last_change"] == max((c["after_timestamp"] for c in changes if c["site"] == host), default=None)
+    by_change = [s["last_change"] for s in _all(client, "/api/sites", sort="last_change", limit=2)]
+    assert by_change == sorted(by_change, key=lambda t: t or "", reverse=True)
     versions = [s["versions"] for s in _all(client, "/api/sites", sort="versions", limit=2)]
     assert versions == sorted(versions, reverse=True)
     assert [s["hostname"] for s in client.get("/api/sites", params={"contains": "BIRD"}).json()["items"]] == [
