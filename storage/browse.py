@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from core.errors import NoVersion
@@ -102,7 +102,7 @@ def _site_rows(session: Session, rows: Sequence[object]) -> list[SiteRow]:
         return []
     pages = session.execute(
         text("SELECT id, site_id, url FROM pages WHERE site_id IN :ids ORDER BY id").bindparams(
-            _expanding("ids")), {"ids": site_ids}
+            bindparam("ids", expanding=True)), {"ids": site_ids}
     ).all()
     # Per page, min/max/count of captures each come from the (page_id, timestamp) index.
     spans = {
@@ -112,7 +112,7 @@ def _site_rows(session: Session, rows: Sequence[object]) -> list[SiteRow]:
                         (SELECT count(*) FROM captures c WHERE c.page_id = p.id),
                         (SELECT min(c.timestamp) FROM captures c WHERE c.page_id = p.id),
                         (SELECT max(c.timestamp) FROM captures c WHERE c.page_id = p.id)
-                    FROM pages p WHERE p.site_id IN :ids""").bindparams(_expanding("ids")),
+                    FROM pages p WHERE p.site_id IN :ids""").bindparams(bindparam("ids", expanding=True)),
             {"ids": site_ids},
         )
     }
@@ -138,12 +138,6 @@ def _site_rows(session: Session, rows: Sequence[object]) -> list[SiteRow]:
             last_change=row.last_change or None, listing=listing, notes=notes,
         ))
     return result
-
-
-def _expanding(name: str):  # noqa: ANN202 - a SQLAlchemy BindParameter
-    from sqlalchemy import bindparam
-
-    return bindparam(name, expanding=True)
 
 
 # --- versions ---------------------------------------------------------------------------------------

@@ -179,3 +179,26 @@ def test_openapi_schema_uses_the_cli_field_names(client):
     assert set(components["ChangeEntry"]["properties"]) == set(JSON_FIELDS["changes"])
     assert set(components["SearchHit"]["properties"]) == set(JSON_FIELDS["search"])
     assert set(components["DiffResponse"]["properties"]) == set(JSON_FIELDS["diff"])
+
+
+def test_every_list_and_page_runs_on_both_backends(db):
+    """The browsing SQL (storage/browse.py) on SQLite and PostgreSQL, over a bulk-loaded history."""
+    from storage.bulkload import BulkPage, BulkVersion, bulk_load
+
+    pages = [BulkPage(f"s{n}.example", f"https://s{n}.example/p", [
+        BulkVersion(f"20{10 + k:02d}0101000000", f"S{n}", f"we collect data {k}\n\nversion {k} of site {n}\n",
+                    later_captures=[f"20{10 + k:02d}0601000000"]) for k in range(n + 1)]) for n in range(4)]
+    with db.session() as session:
+        bulk_load(session, pages)
+    with TestClient(create_app(db)) as http:
+        for sort in ("hostname", "versions", "last_change"):
+            listed = _all(http, "/api/sites", sort=sort, limit=1)
+            assert sorted(s["hostname"] for s in listed) == [f"s{n}.example" for n in range(4)]
+        by_host = {s["hostname"]: s for s in _all(http, "/api/sites", contains="s", limit=2)}
+        assert by_host["s3.example"]["versions"] == 4 and by_host["s3.example"]["captures"] == 8
+        assert by_host["s3.example"]["last_change"] == "20130101000000" and by_host["s0.example"]["last_change"] is None
+        assert len(_all(http, "/api/changes", since="2011-01-01", limit=2)) == 6
+        assert [h["site"] for h in _all(http, "/api/search", q="version 2", limit=1)] == ["s2.example", "s3.example"]
+        for url in ("/", "/?sort=versions", "/sites/s3.example", "/sites/s3.example/diff", "/changes", "/search?q=collect",
+                    "/feed.atom", "/sites/s2.example/feed.atom"):
+            assert http.get(url).status_code == 200, url

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -225,3 +226,12 @@ def test_no_script_from_an_archived_page_runs(server, page):
     page.wait_for_timeout(200)
     assert page.evaluate("window.__pwned") is None
     assert page.evaluate("window.__ran") == ["csp:script-src-elem"]
+
+
+def test_serve_answers_only_to_loopback_host_names(server):
+    """Bound to 127.0.0.1 by default, and a page elsewhere cannot reach it through a rebound DNS name."""
+    assert urllib.request.urlopen(server + "/api/sites", timeout=10).status == 200
+    foreign = urllib.request.Request(server + "/api/sites", headers={"Host": "attacker.example"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(foreign, timeout=10)
+    assert refused.value.code == 400
