@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""Latency of the research queries and storage per version, on a generated database of realistic size.
+"""Latency of the research queries and of every web page, and storage per version, on a realistic database.
 
-    .venv/bin/python bench/queries.py [--sites 10000] [--versions 100] [--samples 200]
-                                      [--backend sqlite] [--backend postgresql] [--workdir DIR] [--keep]
+    .venv/bin/python bench/queries.py [--sites 10000] [--versions 100] [--captures 60] [--no-snapshots]
+                                      [--samples 200] [--backend sqlite] [--backend postgresql]
+                                      [--workdir DIR] [--keep] [--reuse]
 
 Generates SITES sites × VERSIONS versions (defaults: 10,000 × 100 = 1,000,000 versions) through
 ``storage.bulkload`` and reports, per backend, p50/p95 latency of the storage functions behind
 ``history``, ``show --at``, ``search`` and ``changes --since`` (in-process, fresh session per call: what
-the CLI or an HTTP API pays after start-up), then the database size per version against the raw text.
+the CLI pays after start-up), then p50/p95 server time of every page and API list of ``policytrack serve``
+(in process: routing, queries, rendering; over 200 ms at p95 is flagged), then the size of each table and
+of the whole database per version, raw snapshots included.
 
 Texts: each site starts from a real policy of the shared corpus (../shared/corpus/pllcpp, 1-18 KB of
 markdown; a synthetic policy when it is absent), made site-specific (hostname, company name), and every
@@ -16,13 +19,25 @@ grow), now and then one removed, and 5% of versions revert to an earlier text (a
 adopt "GDPR" wording after May 2018 (40%) and a "Do Not Sell" link after 2020 (20%), so the searches
 have realistic selectivity. Generation runs in a second process; compression uses every core.
 
-PostgreSQL runs when asked with ``--backend postgresql``: on $POLICYTRACK_BENCH_POSTGRES (a URL), else on
-a throwaway cluster started from the Debian binaries (storage.testing).
+Captures: each version is seen by tens to hundreds of captures (log-normal, median ``--captures``), as
+a crawl records them: the first and the last fetched, with a raw snapshot each (the site's page chrome,
+scripts and navigation around the policy, ~20 KB, with per-request bytes so no two captures' payloads are
+equal), the ones between inferred by bisection. Loading is bound by compression and the search index:
+on a shared 2-core machine ~100-250 versions/s, so a 1,000,000-version build takes hours; the size is a
+parameter and every figure is printed with the size it was measured at.
+
+``--keep --workdir DIR`` keeps the SQLite file; ``--reuse`` measures it again (after a code or index
+change) without generating it anew. PostgreSQL runs when asked with ``--backend postgresql``: on
+$POLICYTRACK_BENCH_POSTGRES (a URL), else on a throwaway cluster started from the Debian binaries
+(storage.testing).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import html
+import math
 import multiprocessing
 import os
 import random
@@ -47,6 +62,7 @@ from storage.search import is_search_object  # noqa: E402
 
 CORPUS = REPO.parent / "shared" / "corpus" / "pllcpp"
 BATCH_PAGES = 20
+PAGE_BUDGET_MS = 200  # each page's server time at p95 (issue 12)
 WINDOW_SITES = 100
 START, END = datetime(2000, 1, 1, tzinfo=timezone.utc), datetime(2024, 12, 31, tzinfo=timezone.utc)
 GDPR = ("Under the General Data Protection Regulation (GDPR), residents of the European Economic Area have "
@@ -81,8 +97,10 @@ def _synthetic_documents(rng: random.Random) -> list[list[str]]:
 
 
 class Generator:
-    def __init__(self, versions: int, seed: int = 6):
+    def __init__(self, versions: int, seed: int = 6, captures: int = 0, snapshots: bool = True):
         self.versions = versions
+        self.captures = captures  # mean captures per version (log-normal); 0: one capture per version
+        self.snapshots = snapshots
         self.seed = seed
         rng = random.Random(seed)
         self.documents = _corpus_documents() or _synthetic_documents(rng)
@@ -118,9 +136,38 @@ class Generator:
             if history and paragraphs == history[-1]:
                 paragraphs = paragraphs + [rng.choice(self.sentences)]
             history.append(paragraphs)
-            versions.append(BulkVersion(when.strftime("%Y%m%d%H%M%S"), f"{company} Privacy Policy",
-                                        "\n\n".join(paragraphs) + "\n"))
+            end = moments[n + 1] if n + 1 < len(moments) else seconds
+            later = self._later_captures(rng, offset, end)
+            body = "\n\n".join(paragraphs) + "\n"
+            raw = [self._html(host, company, paragraphs, stamp) for stamp in [offset, *later[-1:]]] if self.snapshots else []
+            versions.append(BulkVersion(_stamp(offset), f"{company} Privacy Policy", body,
+                                        later_captures=[_stamp(t) for t in later], snapshots=raw))
         return BulkPage(host, f"https://{host}/privacy", versions)
+
+    def _later_captures(self, rng: random.Random, start: int, end: int) -> list[int]:
+        """The moments of a version's later captures: tens to hundreds (log-normal around the mean)."""
+        if not self.captures:
+            return []
+        count = min(int(rng.lognormvariate(math.log(self.captures), 0.7)), end - start - 1)
+        return sorted(rng.sample(range(start + 1, end), max(count - 1, 0)))
+
+    def _html(self, host: str, company: str, paragraphs: list[str], moment: int) -> bytes:
+        """A page as an archive returns it: the site's chrome (scripts, navigation, footer: ~10 KB) around
+        the policy, with the per-request bits (a nonce, the render time) that make each capture's bytes differ."""
+        links, script = self._chrome(host)
+        nonce = random.Random(moment).getrandbits(64)
+        return (f'<!DOCTYPE html><html><head><title>{company} Privacy Policy</title>'
+                f'<script nonce="{nonce:x}">var config = "{script}";</script></head><body>'
+                f'<nav><ul>{links}</ul></nav><main><h1>{company} Privacy Policy</h1>'
+                + "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+                + f'</main><footer>&copy; {company} <!-- rendered {moment} --></footer></body></html>').encode()
+
+    @functools.lru_cache(maxsize=4)
+    def _chrome(self, host: str) -> tuple[str, str]:
+        """A site's navigation and script: the same on every page of the site."""
+        rng = random.Random(host)
+        links = "".join(f'<li><a href="/{w}">{w.title()}</a></li>' for w in rng.sample(SYNTHETIC_WORDS, 20))
+        return links, " ".join(rng.choice(SYNTHETIC_WORDS) for _ in range(1200))
 
     def _edit(self, rng: random.Random, paragraphs: list[str]) -> list[str]:
         paragraphs = list(paragraphs)
@@ -138,12 +185,16 @@ class Generator:
         return paragraphs
 
 
+def _stamp(offset: int) -> str:
+    return (START + timedelta(seconds=offset)).strftime("%Y%m%d%H%M%S")
+
+
 _generator: Generator | None = None
 
 
-def _init(versions: int) -> None:
+def _init(options: dict) -> None:
     global _generator
-    _generator = Generator(versions)
+    _generator = Generator(**options)
 
 
 def _make(index: int) -> BulkPage:
@@ -151,14 +202,14 @@ def _make(index: int) -> BulkPage:
     return _generator.page(index)
 
 
-def generate(database: storage.Database, sites: int, versions: int) -> dict[str, float]:
+def generate(database: storage.Database, sites: int, options: dict) -> dict[str, float]:
     """Fill the database; returns load figures."""
     started = time.perf_counter()
     totals = storage.bulkload.BulkResult()
     context = multiprocessing.get_context("fork")
     windows = [range(start, min(start + WINDOW_SITES, sites)) for start in range(0, sites, WINDOW_SITES)]
     done = 0
-    with context.Pool(1, initializer=_init, initargs=(versions,)) as pool, database.session(immediate=True) as session:
+    with context.Pool(1, initializer=_init, initargs=(options,)) as pool, database.session(immediate=True) as session:
         loader = BulkLoader(session)
         # The next window is generated while this one loads; never more than two in memory.
         pending = pool.map_async(_make, windows[0], chunksize=4)
@@ -175,11 +226,15 @@ def generate(database: storage.Database, sites: int, versions: int) -> dict[str,
                 print(f"  loaded {done:,}/{sites:,} sites, {totals.versions:,} versions ({rate:,.0f}/s)",
                       file=sys.stderr, flush=True)
         loader.finish()
-    return {"load_s": time.perf_counter() - started, "versions": totals.versions, "texts": totals.texts,
-            "raw_text_bytes": totals.raw_text_bytes, "stored_text_bytes": totals.stored_text_bytes}
+    return {"load_s": time.perf_counter() - started, **vars(totals)}
 
 
 # --- measurement ----------------------------------------------------------------------------------
+
+
+def _percentiles(times: list[float]) -> tuple[float, float]:
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, int(0.95 * len(times)))]
 
 
 def timed(database: storage.Database, samples: int, call: Callable[[object, random.Random], object]) -> tuple[float, float]:
@@ -191,8 +246,66 @@ def timed(database: storage.Database, samples: int, call: Callable[[object, rand
         with database.session() as session:
             call(session, rng)
         times.append((time.perf_counter() - start) * 1000)
-    times.sort()
-    return statistics.median(times), times[min(len(times) - 1, int(0.95 * len(times)))]
+    return _percentiles(times)
+
+
+def measure_pages(database: storage.Database, gen: Generator, sites: int, samples: int) -> list[tuple[str, float, float]]:
+    """p50/p95 server time of every page and API list of the web view (``policytrack serve``), in process:
+    routing, every query the page makes, markdown/diff/template rendering; no network."""
+    from fastapi.testclient import TestClient
+
+    from web import create_app
+
+    client = TestClient(create_app(database))
+    rng = random.Random(7)
+
+    def some_site() -> str:
+        return gen.hostname(rng.randrange(sites))
+
+    def some_day() -> str:
+        return (START + timedelta(days=rng.randrange((END - START).days))).date().isoformat()
+
+    def some_version() -> tuple[str, int]:
+        host = some_site()
+        items = client.get(f"/api/sites/{host}/versions", params={"limit": 500}).json()["items"]
+        return host, rng.choice(items)["id"]
+
+    deep = client.get("/api/sites", params={"limit": 500}).json()["next_cursor"]  # a cursor 500 sites down
+    since = (END.date() - timedelta(days=90)).isoformat()
+    pages: list[tuple[str, Callable[[], str], int]] = [
+        ("page: sites (first page)", lambda: "/", samples),
+        ("page: sites (500 sites down)", lambda: f"/?cursor={deep}" if deep else "/", samples),
+        ("page: sites by last change", lambda: "/?sort=last_change", max(5, samples // 10)),
+        ("page: sites by versions", lambda: "/?sort=versions", max(5, samples // 10)),
+        ("page: site timeline", lambda: f"/sites/{some_site()}", samples),
+        ("page: version", lambda: "/sites/{}/versions/{}".format(*some_version()), samples),
+        ("page: version ?at=DATE", lambda: f"/sites/{some_site()}/version?at={some_day()}", samples),
+        ("page: diff (latest change, side by side)", lambda: f"/sites/{some_site()}/diff", samples),
+        ("page: diff (a change, inline)",
+         lambda: (lambda h, v: f"/sites/{h}/diff?to={v}&view=inline")(*some_version()), samples),
+        ("page: changes (latest)", lambda: "/changes", samples),
+        ("page: changes since 90 days", lambda: f"/changes?since={since}", samples),
+        ("page: search rare word", lambda: "/search?q=xylophone", max(5, samples // 10)),
+        ("page: search GDPR (common)", lambda: "/search?q=GDPR", max(5, samples // 10)),
+        ("page: search 'do not sell' (common)", lambda: "/search?q=do+not+sell", max(5, samples // 10)),
+        ("feed: all sites", lambda: "/feed.atom", max(5, samples // 10)),
+        ("feed: one site", lambda: f"/sites/{some_site()}/feed.atom", samples),
+        ("api: sites", lambda: "/api/sites", samples),
+        ("api: versions of a site", lambda: f"/api/sites/{some_site()}/versions", samples),
+        ("api: changes since 90 days", lambda: f"/api/changes?since={since}", samples),
+    ]
+    results = []
+    for label, url, count in pages:
+        times = []
+        for _ in range(count):
+            target = url()
+            start = time.perf_counter()
+            response = client.get(target)
+            times.append((time.perf_counter() - start) * 1000)
+            if response.status_code not in (200, 303, 404):  # 404: a date before the site's first version
+                raise RuntimeError(f"{target}: {response.status_code} {response.text[:200]}")
+        results.append((label, *_percentiles(times)))
+    return results
 
 
 def measure(database: storage.Database, gen: Generator, sites: int, samples: int) -> list[tuple[str, float, float]]:
@@ -246,19 +359,26 @@ def sizes(database: storage.Database, backend: str, path: Path | None) -> dict[s
             total = path.stat().st_size if path else session.execute(text("PRAGMA page_count")).scalar_one() * page_size
             fts = sum(v for k, v in per_object.items() if is_search_object(k) or k.startswith("sqlite_autoindex_search_"))
             texts = per_object.get("version_texts", 0)
+            snapshots = per_object.get("snapshots", 0)
+            captures = sum(v for k, v in per_object.items() if k == "captures" or k.startswith("ix_captures")
+                           or k.startswith("sqlite_autoindex_captures"))
         else:
             total = session.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
             fts = session.execute(text("SELECT pg_total_relation_size('search_blocks') + "
                                        "pg_total_relation_size('search_text_blocks') + "
                                        "pg_total_relation_size('search_queue')")).scalar_one()
             texts = session.execute(text("SELECT pg_total_relation_size('version_texts')")).scalar_one()
-    return {"total": int(total), "search_index": int(fts), "version_texts": int(texts)}
+            snapshots = session.execute(text("SELECT pg_total_relation_size('snapshots')")).scalar_one()
+            captures = session.execute(text("SELECT pg_total_relation_size('captures')")).scalar_one()
+    return {"total": int(total), "search_index": int(fts), "version_texts": int(texts), "snapshots": int(snapshots),
+            "captures": int(captures)}
 
 
-def open_backend(backend: str, workdir: Path) -> tuple[storage.Database, Path | None, Callable[[], None]]:
+def open_backend(backend: str, workdir: Path, reuse: bool) -> tuple[storage.Database, Path | None, Callable[[], None]]:
     if backend == "sqlite":
         path = workdir / "bench.db"
-        path.unlink(missing_ok=True)
+        if not reuse:
+            path.unlink(missing_ok=True)
         return storage.open_database(str(path)), path, lambda: None
     url = os.environ.get("POLICYTRACK_BENCH_POSTGRES")
     if url:
@@ -271,32 +391,57 @@ def open_backend(backend: str, workdir: Path) -> tuple[storage.Database, Path | 
 
 
 def run(backend: str, args: argparse.Namespace, workdir: Path) -> None:
-    database, path, cleanup = open_backend(backend, workdir)
+    reuse = args.reuse and backend == "sqlite" and (workdir / "bench.db").exists()
+    database, path, cleanup = open_backend(backend, workdir, reuse)
+    options = {"versions": args.versions, "captures": args.captures, "snapshots": not args.no_snapshots}
     try:
-        print(f"\n== {backend}: {args.sites:,} sites x {args.versions} versions ==", flush=True)
-        load = generate(database, args.sites, args.versions)
+        print(f"\n== {backend}: {args.sites:,} sites x {args.versions} versions, ~{args.captures} captures per version, "
+              f"{'no ' if args.no_snapshots else ''}raw snapshots ==", flush=True)
+        if reuse:
+            print(f"reusing {path} (--reuse): load figures not measured")
+            load = _counted(database)
+        else:
+            load = generate(database, args.sites, options)
+            print(f"load: {load['load_s']:.0f} s ({load['versions'] / load['load_s']:,.0f} versions/s)")
         with database.engine.connect() as connection:
             connection.exec_driver_sql("ANALYZE")
             connection.commit()
         versions = int(load["versions"])
-        print(f"load: {load['load_s']:.0f} s ({versions / load['load_s']:,.0f} versions/s), "
-              f"{int(load['texts']):,} distinct texts for {versions:,} versions")
-        gen = Generator(args.versions)
-        print(f"{'query':<36}{'p50 ms':>10}{'p95 ms':>10}")
+        print(f"{versions:,} versions, {int(load['texts']):,} distinct texts, {int(load['captures']):,} captures "
+              f"({load['captures'] / versions:,.0f} per version), {int(load['snapshots']):,} raw snapshots")
+        gen = Generator(**options)
+        print(f"{'query':<44}{'p50 ms':>10}{'p95 ms':>10}")
         for label, p50, p95 in measure(database, gen, args.sites, args.samples):
-            print(f"{label:<36}{p50:>10.1f}{p95:>10.1f}", flush=True)
+            print(f"{label:<44}{p50:>10.1f}{p95:>10.1f}", flush=True)
+        for label, p50, p95 in measure_pages(database, gen, args.sites, args.samples):
+            print(f"{label:<44}{p50:>10.1f}{p95:>10.1f}{'' if p95 < PAGE_BUDGET_MS else '  over budget'}", flush=True)
         size = sizes(database, backend, path)
-        raw = load["raw_text_bytes"]
-        print(f"raw text (every version stored alone, uncompressed): {raw / 1e6:,.0f} MB = {raw / versions:,.0f} B/version")
-        print(f"stored texts (zstd, shared bodies once): {load['stored_text_bytes'] / 1e6:,.0f} MB = "
-              f"{load['stored_text_bytes'] / versions:,.0f} B/version ({load['stored_text_bytes'] / raw:.1%} of raw)")
-        print(f"version_texts table: {size['version_texts'] / 1e6:,.0f} MB; search index: "
-              f"{size['search_index'] / 1e6:,.0f} MB ({size['search_index'] / raw:.1%} of raw)")
-        print(f"database on disk: {size['total'] / 1e6:,.0f} MB = {size['total'] / versions:,.0f} B/version "
-              f"({size['total'] / raw:.1%} of raw)")
+        if load.get("raw_text_bytes"):
+            raw = load["raw_text_bytes"]
+            print(f"raw text (every version stored alone, uncompressed): {raw / 1e6:,.0f} MB = {raw / versions:,.0f} B/version")
+            print(f"stored texts (zstd, shared bodies once): {load['stored_text_bytes'] / 1e6:,.0f} MB = "
+                  f"{load['stored_text_bytes'] / versions:,.0f} B/version ({load['stored_text_bytes'] / raw:.1%} of raw)")
+        if load.get("raw_snapshot_bytes"):
+            print(f"raw snapshots: {load['raw_snapshot_bytes'] / 1e6:,.0f} MB fetched, "
+                  f"{load['stored_snapshot_bytes'] / 1e6:,.0f} MB stored (zstd)")
+        for name in ("version_texts", "snapshots", "captures", "search_index"):
+            print(f"{name + ' (with indexes)' if name == 'captures' else name}: {size[name] / 1e6:,.0f} MB "
+                  f"= {size[name] / versions:,.0f} B/version")
+        print(f"database on disk, snapshots included: {size['total'] / 1e6:,.0f} MB = "
+              f"{size['total'] / versions:,.0f} B/version")
     finally:
         database.dispose()
         cleanup()
+
+
+def _counted(database: storage.Database) -> dict[str, float]:
+    """The row counts of a database loaded earlier (``--reuse``)."""
+    from sqlalchemy import text
+
+    with database.session() as session:
+        count = lambda table: session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()  # noqa: E731
+        return {"versions": count("versions"), "texts": count("version_texts"), "captures": count("captures"),
+                "snapshots": count("snapshots")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -307,7 +452,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", action="append", choices=("sqlite", "postgresql"),
                         help="repeatable (default: sqlite)")
     parser.add_argument("--workdir", type=Path, help="where the SQLite file goes (default: a temporary directory)")
+    parser.add_argument("--captures", type=int, default=60,
+                        help="mean captures per version (log-normal: tens to hundreds; 0: one per version)")
+    parser.add_argument("--no-snapshots", action="store_true", help="store no raw snapshots")
     parser.add_argument("--keep", action="store_true", help="keep the SQLite file")
+    parser.add_argument("--reuse", action="store_true",
+                        help="SQLite: measure the bench.db already in --workdir instead of generating one")
     args = parser.parse_args(argv)
     # A killed run still stops the PostgreSQL cluster it started (storage.testing stops it at exit).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

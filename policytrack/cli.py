@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Sequence
 
-from policytrack.commands import archive, exports, queries, runs, schedule, sites
+from policytrack.commands import archive, exports, queries, runs, schedule, serve, sites
 from policytrack.commands.common import EXIT_ERROR, EXIT_OK, db_url, open_db, parse_when
 from core.errors import ConfigurationError, PolicytrackError
 
@@ -102,7 +102,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 # --- parser ----------------------------------------------------------------------------------------
 # Each area registers its own subcommands: module.register(command), with the factory in build_parser.
-COMMAND_MODULES = [sites, runs, queries, exports, schedule, archive]
+COMMAND_MODULES = [sites, runs, queries, exports, schedule, archive, serve]
 
 
 # Commands whose standard output only reports what was done: --quiet silences it. Everything else prints

@@ -17,28 +17,16 @@ from typing import Sequence
 import storage
 from core.errors import ConfigurationError
 from scheduler.announce import message
+from core.atom import ATOM, element, iso
+from core.atom import entry_id as atom_entry_id
 from storage.announcements import ChangeAnnouncement, recent_changes
 
-ATOM = "http://www.w3.org/2005/Atom"
 DEFAULT_FEED_ID = "urn:policytrack:changes"
 DEFAULT_LIMIT = 50
 
-ET.register_namespace("", ATOM)
-
-
-def _el(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-    element = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
-    if text is not None:
-        element.text = text
-    return element
-
-
-def _iso(when: datetime) -> str:
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
 
 def entry_id(change: ChangeAnnouncement) -> str:
-    return f"urn:policytrack:change:{change.change_id}"
+    return atom_entry_id(change.change_id)
 
 
 def atom_feed(changes: Sequence[ChangeAnnouncement], *, feed_id: str = DEFAULT_FEED_ID,
@@ -46,30 +34,30 @@ def atom_feed(changes: Sequence[ChangeAnnouncement], *, feed_id: str = DEFAULT_F
               now: datetime | None = None) -> bytes:
     """An Atom document with one entry per change, in the order given (newest first, by convention)."""
     feed = ET.Element(f"{{{ATOM}}}feed")
-    _el(feed, "id", feed_id)
-    _el(feed, "title", title)
+    element(feed, "id", feed_id)
+    element(feed, "title", title)
     updated = max((c.detected_at for c in changes), default=now or datetime.now(timezone.utc))
-    _el(feed, "updated", _iso(updated))
-    author = _el(feed, "author")
-    _el(author, "name", "policytrack")
-    _el(feed, "generator", "policytrack")
+    element(feed, "updated", iso(updated))
+    author = element(feed, "author")
+    element(author, "name", "policytrack")
+    element(feed, "generator", "policytrack")
     if self_link:
-        _el(feed, "link", rel="self", href=self_link)
+        element(feed, "link", rel="self", href=self_link)
     for change in changes:
         heading, body = message(change)
-        entry = _el(feed, "entry")
-        _el(entry, "id", entry_id(change))
-        _el(entry, "title", f"{heading} ({change.summary.lines_added:+d}/-{change.summary.lines_removed} lines)")
-        _el(entry, "updated", _iso(change.detected_at))
-        _el(entry, "published", _iso(change.detected_at))
-        _el(entry, "link", rel="alternate", href=change.after.link)
-        _el(entry, "link", rel="related", href=change.before.link,
+        entry = element(feed, "entry")
+        element(entry, "id", entry_id(change))
+        element(entry, "title", f"{heading} ({change.summary.lines_added:+d}/-{change.summary.lines_removed} lines)")
+        element(entry, "updated", iso(change.detected_at))
+        element(entry, "published", iso(change.detected_at))
+        element(entry, "link", rel="alternate", href=change.after.link)
+        element(entry, "link", rel="related", href=change.before.link,
             title="the version before")
-        _el(entry, "category", term=change.site)
+        element(entry, "category", term=change.site)
         for section in change.summary.sections:
-            _el(entry, "category", term=section, scheme="urn:policytrack:section")
-        _el(entry, "summary", change.summary.describe(), type="text")
-        _el(entry, "content", body, type="text")
+            element(entry, "category", term=section, scheme="urn:policytrack:section")
+        element(entry, "summary", change.summary.describe(), type="text")
+        element(entry, "content", body, type="text")
     ET.indent(feed)
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
 

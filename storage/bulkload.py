@@ -2,8 +2,8 @@
 
 The normal write path (``record_captures`` → ``record_normalized`` → ``rebuild_versions``) is built for a
 crawler: small idempotent transactions, diffs computed per change. Filling a database with 1,000,000
-versions that way takes hours. :func:`bulk_load` writes the same rows (site, page, one capture per
-version, shared texts, versions, changes, search index) with multi-row inserts and ids assigned up front,
+versions that way takes hours. :func:`bulk_load` writes the same rows (site, page, the captures of each
+version, raw snapshots, shared texts, versions, changes, search index) with multi-row inserts and ids assigned up front,
 so it needs the database to itself (SQLite: it takes the write lock; PostgreSQL: sequences are moved past
 the ids it used).
 
@@ -22,19 +22,25 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from core.document import content_sha256
-from storage.models import Capture, Change, Page, Site, Version, VersionText
+from storage.models import Capture, Change, Page, Site, Snapshot, Version, VersionText
 from storage.search import index_texts
-from storage.types import COMPRESSION, _ZSTD_LEVEL, utcnow
+from storage.types import COMPRESSION, _ZSTD_LEVEL, sha256_hex, utcnow
 
 NORMALIZER_VERSION = "bulk"
+MODELS = (Site, Page, Snapshot, Capture, VersionText, Version, Change)  # in foreign-key order
 
 
 @dataclass(frozen=True)
 class BulkVersion:
-    timestamp: str  # 14 digits: the version's (only) capture
+    timestamp: str  # 14 digits: the version's first capture
     title: str
     body: str  # comparable form
     extraction: str = "readability"
+    # Later captures with the same text, in time order, before the next version's first: a crawl
+    # fetches the last one and infers those between (bisection).
+    later_captures: Sequence[str] = ()
+    # Raw bytes fetched for the first capture and, when there are later captures, for the last one.
+    snapshots: Sequence[bytes] = ()
 
 
 @dataclass
@@ -51,6 +57,10 @@ class BulkResult:
     texts: int = 0  # distinct texts stored (the rest were shared)
     raw_text_bytes: int = 0  # UTF-8 bytes of every version's title + body, as if each were stored alone
     stored_text_bytes: int = 0  # compressed bytes actually stored for texts
+    captures: int = 0
+    snapshots: int = 0
+    raw_snapshot_bytes: int = 0
+    stored_snapshot_bytes: int = 0
 
     def add(self, other: "BulkResult") -> None:
         for name in vars(self):
@@ -72,10 +82,11 @@ class BulkLoader:
         self.threads = threads  # zstd threads for batch compression (0: one per core)
         self.next_id = {
             model: (session.scalar(select(func.max(model.id))) or 0) + 1
-            for model in (Site, Page, Capture, VersionText, Version, Change)
+            for model in MODELS
         }
         self.text_ids: dict[str, int] = {sha: i for sha, i in session.execute(select(VersionText.sha256, VersionText.id))}
         self.site_ids: dict[str, int] = {host: i for host, i in session.execute(select(Site.hostname, Site.id))}
+        self.snapshot_ids: dict[str, int] = {}  # only this loader's: bulk payloads are new by construction
 
     def _ids(self, model: type, count: int) -> range:
         start = self.next_id[model]
@@ -85,7 +96,7 @@ class BulkLoader:
     def load(self, pages: Iterable[BulkPage]) -> BulkResult:
         result = BulkResult()
         now = utcnow()
-        rows: dict[type, list[dict]] = {m: [] for m in (Site, Page, Capture, VersionText, Version, Change)}
+        rows: dict[type, list[dict]] = {m: [] for m in MODELS}
         new_texts: list[tuple[int, str, str]] = []
         for page in pages:
             if page.hostname not in self.site_ids:
@@ -108,47 +119,92 @@ class BulkLoader:
                         "id": text_id, "sha256": sha, "title": v.title, "body": v.body.encode(),
                         "compression": COMPRESSION, "chars": len(v.body), "words": len(v.body.split()),
                     })
-                rows[Capture].append({
-                    "id": capture_id, "page_id": page_id, "timestamp": v.timestamp, "original_url": page.url,
-                    "status": 200, "mimetype": "text/html", "digest": sha[:32], "length": len(v.body),
-                    "state": "fetched", "content_sha256": sha, "extraction": v.extraction,
-                    "normalizer_version": NORMALIZER_VERSION, "updated_at": now,
-                })
+                stamps = [v.timestamp, *v.later_captures]
+                snapshot_ids = self._snapshots(rows[Snapshot], page.url, v.snapshots, result)
+                fetched = {0: snapshot_ids[0] if snapshot_ids else None}
+                if len(snapshot_ids) > 1 and len(stamps) > 1:
+                    fetched[len(stamps) - 1] = snapshot_ids[-1]
+                capture_ids = [capture_id, *self._ids(Capture, len(v.later_captures))]
+                for k, (cid, stamp) in enumerate(zip(capture_ids, stamps)):
+                    rows[Capture].append({
+                        "id": cid, "page_id": page_id, "timestamp": stamp, "original_url": page.url,
+                        "status": 200, "mimetype": "text/html", "digest": sha[:32] if k in fetched else None,
+                        "length": len(v.body), "state": "fetched" if k in fetched else "inferred",
+                        "snapshot_id": fetched.get(k), "content_sha256": sha, "extraction": v.extraction,
+                        "normalizer_version": NORMALIZER_VERSION, "updated_at": now,
+                    })
+                result.captures += len(stamps)
                 rows[Version].append({
                     "id": version_id, "page_id": page_id, "text_id": self.text_ids[sha], "content_sha256": sha,
-                    "first_seen": v.timestamp, "last_seen": v.timestamp, "first_capture_id": capture_id,
-                    "last_capture_id": capture_id, "capture_count": 1, "extraction": v.extraction,
+                    "first_seen": v.timestamp, "last_seen": stamps[-1], "first_capture_id": capture_id,
+                    "last_capture_id": capture_ids[-1], "capture_count": len(stamps), "extraction": v.extraction,
                     "normalizer_version": NORMALIZER_VERSION, "created_at": now,
                 })
                 if previous is not None:
                     added, removed = _line_changes(previous[1].body, v.body)
                     rows[Change].append({
                         "id": self._ids(Change, 1)[0], "page_id": page_id, "from_version_id": previous[0],
-                        "to_version_id": version_id, "before_timestamp": previous[1].timestamp,
+                        "to_version_id": version_id,
+                        "before_timestamp": (list(previous[1].later_captures) or [previous[1].timestamp])[-1],
                         "after_timestamp": v.timestamp, "lines_added": added, "lines_removed": removed,
                         "technical": False, "created_at": now,
                     })
                 previous = (version_id, v)
-        # Compress the batch's new texts on every core at once (zstd releases the GIL).
-        if rows[VersionText]:
-            compressed = self.compressor.multi_compress_to_buffer(
-                [r["body"] for r in rows[VersionText]], threads=self.threads or -1
-            )
-            for row, frame in zip(rows[VersionText], compressed):
-                row["body"] = frame.tobytes()
-                result.stored_text_bytes += len(row["body"])
+        result.stored_text_bytes += self._compress(rows[VersionText], "body")
+        result.stored_snapshot_bytes += self._compress(rows[Snapshot], "payload")
         result.texts = len(rows[VersionText])
-        for model in (Site, Page, Capture, VersionText, Version, Change):
+        for model in MODELS:
             if rows[model]:
-                self.session.execute(insert(model), rows[model])
+                self._insert(model, rows[model])
         index_texts(self.session, new_texts)  # also takes them off the queue the trigger filled
         return result
+
+    def _insert(self, model: type, rows: list[dict]) -> None:
+        """Multi-row insert. Captures (tens per version) go straight to the driver: SQLAlchemy's per-row
+        parameter processing would take most of the load time; only the one datetime column is converted."""
+        if model is not Capture:
+            self.session.execute(insert(model), rows)
+            return
+        columns = list(rows[0])
+        convert = Capture.__table__.c.updated_at.type.bind_processor(self.session.get_bind().dialect)
+        updated = convert(rows[0]["updated_at"]) if convert else rows[0]["updated_at"]  # one ``now`` per batch
+        rows = [{**r, "updated_at": updated} for r in rows]
+        marks = ", ".join(["%s" if self.postgres else "?"] * len(columns))
+        self.session.connection().exec_driver_sql(
+            f"INSERT INTO captures ({', '.join(columns)}) VALUES ({marks})",
+            [tuple(r[c] for c in columns) for r in rows],
+        )
+
+    def _compress(self, rows: list[dict], column: str) -> int:
+        """Compress ``column`` of the batch's rows on every core at once (zstd releases the GIL); bytes stored."""
+        if not rows:
+            return 0
+        compressed = self.compressor.multi_compress_to_buffer([r[column] for r in rows], threads=self.threads or -1)
+        for row, frame in zip(rows, compressed):
+            row[column] = frame.tobytes()
+        return sum(len(r[column]) for r in rows)
+
+    def _snapshots(self, rows: list[dict], url: str, payloads: Sequence[bytes], result: BulkResult) -> list[int]:
+        """Snapshot ids for these payloads (new ones added to ``rows`` uncompressed: see :meth:`_compress`)."""
+        ids = []
+        for payload in payloads:
+            sha = sha256_hex(payload)
+            if sha not in self.snapshot_ids:
+                self.snapshot_ids[sha] = self._ids(Snapshot, 1)[0]
+                rows.append({"id": self.snapshot_ids[sha], "sha256": sha, "payload": payload, "compression": COMPRESSION,
+                             "size": len(payload), "http_status": 200,
+                             "headers": [["Content-Type", "text/html; charset=utf-8"]], "url": url,
+                             "fetched_at": utcnow()})
+                result.snapshots += 1
+                result.raw_snapshot_bytes += len(payload)
+            ids.append(self.snapshot_ids[sha])
+        return ids
 
     def finish(self) -> None:
         """PostgreSQL: move the id sequences past the ids assigned here."""
         if not self.postgres:
             return
-        for model in (Site, Page, Capture, VersionText, Version, Change):
+        for model in MODELS:
             table = model.__tablename__
             self.session.execute(
                 text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")

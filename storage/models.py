@@ -396,3 +396,10 @@ class PageListing(Base):
 # `changes --since` reads the newest changes across all sites; a search maps matching texts to versions.
 Index(None, Change.after_timestamp)
 Index(None, Version.text_id)
+
+# --- indexes for the web view (migration 0008_web_indexes): covering reads at a million versions ------
+# A change listing reads both texts' word counts (stored after the body); a search maps texts to sites;
+# the Atom feeds list the most recently detected changes.
+Index(None, VersionText.id, VersionText.words, VersionText.chars)
+Index(None, Version.text_id, Version.page_id, Version.first_seen)
+Index(None, Change.created_at)

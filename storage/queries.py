@@ -466,8 +466,12 @@ def list_changes(
     sites: Sequence[str] | None = None,
     include_technical: bool = True,
     limit: int | None = None,
+    before: tuple[str, int] | None = None,
 ) -> list[ChangeEntry]:
-    """Every change first seen in the period (dates inclusive), across sites, newest first."""
+    """Every change first seen in the period (dates inclusive), across sites, newest first.
+
+    ``before``: only changes after a page's last row, given as its ``(after_timestamp, id)`` (keyset paging).
+    """
     before_text, after_text = aliased(VersionText), aliased(VersionText)
     before_version, after_version = aliased(Version), aliased(Version)
     statement = (
@@ -492,6 +496,9 @@ def list_changes(
         statement = statement.where(Site.id.in_([site_named(session, host).id for host in sites]))
     if not include_technical:
         statement = statement.where(Change.technical.is_(False))
+    if before is not None:
+        statement = statement.where((Change.after_timestamp < before[0])
+                                    | ((Change.after_timestamp == before[0]) & (Change.id < before[1])))
     if limit is not None:
         statement = statement.limit(limit)
     return [

@@ -1,4 +1,5 @@
-"""The import graph points one way: policytrack (CLI) → scheduler → crawler → storage → core.
+"""The import graph points one way: policytrack (CLI) → scheduler → crawler → storage → core, and
+policytrack (CLI) → web → storage → core (the web view reads storage only; the CLI starts it).
 
 Checked on the source with ``ast`` (imports inside functions count too), so a lazy import cannot hide
 an arrow running back up.
@@ -19,6 +20,7 @@ FORBIDDEN = {
     "storage": {"crawler", "scheduler", "policytrack", "web"},
     "crawler": {"scheduler", "policytrack", "web"},
     "scheduler": {"policytrack", "web"},
+    "web": {"crawler", "scheduler", "policytrack"},
 }
 
 

@@ -294,10 +294,6 @@ def cmd_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _meta(doc: Any) -> dict[str, Any]:
-    return {k: v for k, v in record(doc).items() if k not in ("body", "document")}
-
-
 def _pair(session: Any, args: argparse.Namespace) -> tuple[Any, Any]:
     """The two versions ``diff`` compares, older first; a --from newer than --to is refused, not swapped."""
     import storage
@@ -321,35 +317,21 @@ def _pair(session: Any, args: argparse.Namespace) -> tuple[Any, Any]:
 def cmd_diff(args: argparse.Namespace) -> int:
     """Diff the versions' comparable texts -- the form versions are stored and counted in -- so a link
     that differs only in its snapshot's timestamp is not a change, and the counts are history's."""
-    from storage.diffs import WordHunk, WordOp, line_counts, render_word_diff, unified_diff, word_counts, word_diff
-    from storage.queries import comparable_text
+    from storage.browse import version_diff
+    from storage.diffs import WordHunk, WordOp, render_word_diff
 
     with open_db(args).session() as session:
         old, new = _pair(session, args)
-        old_side, new_side = comparable_text(session, old.id), comparable_text(session, new.id)
-    old_text, new_text = old_side.text, new_side.text
-    label = lambda d: f"{d.site} {fmt_ts(d.first_seen)} (version {d.id}, {d.sha256[:12]})"  # noqa: E731
-    unified = unified_diff(old_text, new_text, label(old), label(new), render=(old_side.render, new_side.render))
-    added, removed = line_counts(old_text, new_text)
-    result: dict[str, Any] = {
-        "site": old.site, "from": _meta(old), "to": _meta(new), "mode": "word" if args.word else "line",
-        "lines_added": added, "lines_removed": removed, "unified": unified,
-    }
-    hunks = [
-        WordHunk(h.from_line, h.to_line, [WordOp(o.op, (old_side if o.op == "delete" else new_side).render(o.text))
-                                          for o in h.ops])
-        for h in (word_diff(old_text, new_text) if args.word else [])
-    ]
-    if args.word:
-        words_added, words_removed = word_counts(hunks)
-        result.update(hunks=[dataclasses.asdict(h) for h in hunks], words_added=words_added,
-                      words_removed=words_removed)
+        result = version_diff(session, old, new, word=args.word)
+    unified = result["unified"]
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return EXIT_OK
+    label = lambda d: f"{d.site} {fmt_ts(d.first_seen)} (version {d.id}, {d.sha256[:12]})"  # noqa: E731
     if unified == "":
         print(f"no difference between version {old.id} ({fmt_ts(old.first_seen)}) and {new.id} ({fmt_ts(new.first_seen)})")
     elif args.word:
+        hunks = [WordHunk(h["from_line"], h["to_line"], [WordOp(**op) for op in h["ops"]]) for h in result["hunks"]]
         sys.stdout.write(f"--- {label(old)}\n+++ {label(new)}\n" + render_word_diff(hunks))
     else:
         sys.stdout.write(unified)
