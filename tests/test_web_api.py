@@ -62,7 +62,7 @@ def test_diff_matches_diff_json(client, db_url):
     history = run_cli("history", "acme.example", "--json", db=db_url).json()
     a, b = history[1]["id"], history[2]["id"]
     for mode, flag in (("line", ()), ("word", ("--word",))):
-        cli = run_cli("diff", "acme.example", "--from", str(a), "--to", str(b), *flag, "--json", db=db_url).json()
+        cli = run_cli("diff", "acme.example", "--from", f"v{a}", "--to", f"v{b}", *flag, "--json", db=db_url).json()
         api = client.get("/api/sites/acme.example/diff", params={"from": a, "to": b, "mode": mode})
         assert api.status_code == 200 and api.json() == cli
 
