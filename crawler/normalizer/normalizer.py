@@ -22,7 +22,7 @@ from core.errors import NotNormalizable
 
 # Bump whenever the output for some capture can change (pinned Readability/jsdom/html2text versions,
 # decoding rules, fallback or PDF handling), so stored history can be re-normalized.
-NORMALIZER_VERSION = "1"
+NORMALIZER_VERSION = "2"
 
 
 def _is_blank(payload: bytes) -> bool:
