@@ -203,6 +203,42 @@ def test_damaged_pdf_is_not_normalizable(normalizer):
     assert caught.value.reason in {"pdf-unreadable", "no-text"}
 
 
+def test_pdf_extraction_runs_out_of_process_under_the_timeout():
+    payload = minimal_pdf(["Privacy Policy of Example", "We never sell it."])
+    # Starting the extraction process alone takes longer than this: the timeout must end it.
+    with Normalizer(workers=1, timeout=0.001) as impatient:
+        with pytest.raises(NotNormalizable) as caught:
+            impatient.normalize(payload, meta(headers=(("Content-Type", "application/pdf"),)))
+    assert caught.value.reason == "pdf-timeout"
+
+
+# --- bounded work for huge pages ----------------------------------------------------------------------
+
+def test_huge_page_is_reduced_before_extraction(normalizer):
+    from crawler.normalizer.oversize import MAX_DOCUMENT_CHARS
+
+    policy = "".join(f"<p>Paragraph {n} of our privacy policy explains what we collect and why.</p>" for n in range(40))
+    bulk = "<script>var blob = '" + "x" * MAX_DOCUMENT_CHARS + "';</script>"
+    page = f"<html><head><title>Privacy</title>{bulk}</head><body><article>{policy}</article></body></html>"
+    result = normalizer.normalize(page.encode(), meta(headers=UTF8))
+    assert result.extraction == "readability-oversize"
+    assert "Paragraph 39 of our privacy policy" in result.body
+    # Small pages are never touched.
+    small = normalizer.normalize(f"<html><body><article>{policy}</article></body></html>".encode(), meta(headers=UTF8))
+    assert small.extraction == "readability"
+
+
+def test_reduction_cuts_bulk_then_length_at_a_tag_boundary():
+    from crawler.normalizer.oversize import reduce
+
+    assert reduce("<p>short</p>", limit=100) is None
+    page = "<p>keep</p><style>" + "a{}" * 50 + "</style><!--" + "c" * 50 + "--><p>also kept</p>"
+    assert reduce(page, limit=60) == "<p>keep</p><style></style><p>also kept</p>"
+    text = "<p>" + "word " * 30 + "</p><p>" + "more " * 30 + "</p>"
+    reduced = reduce(text, limit=200)
+    assert len(reduced) <= 200 and reduced.endswith("</p>") and reduced.startswith("<p>word")
+
+
 # --- decoding like a browser ----------------------------------------------------------------------
 
 def test_windows_1252_bytes_labelled_iso_8859_1_decode_as_windows_1252(normalizer):
