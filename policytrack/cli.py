@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from policytrack.commands import exports, queries, runs, schedule
+from policytrack.commands import exports, queries, renormalize, runs, schedule
 from policytrack.commands.common import EXIT_ERROR, EXIT_OK, db_url, fmt_ts, open_db
 from core.errors import ConfigurationError, PolicytrackError
 
@@ -131,7 +131,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 # --- parser ----------------------------------------------------------------------------------------
 # Each area registers its own subcommands: module.register(command), with the factory in build_parser.
-COMMAND_MODULES = [runs, queries, exports, schedule]
+COMMAND_MODULES = [runs, queries, exports, schedule, renormalize]
 
 
 def build_parser() -> argparse.ArgumentParser:

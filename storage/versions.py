@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
-from storage.models import NORMALIZED_STATES, Capture, Change, Version, VersionText
+from storage.models import NORMALIZED_STATES, Capture, Change, TechnicalBoundary, Version, VersionText
 from storage.types import decompress, utcnow
 
 
@@ -136,6 +136,23 @@ class _Texts:
         return added, removed
 
 
+def _technical_brackets(session: Session, page_id: int) -> list[tuple[str, str]]:
+    """Where re-normalizing made a boundary appear (storage.renormalize): changes inside are technical."""
+    return [(before, after) for before, after in session.execute(
+        select(TechnicalBoundary.before_timestamp, TechnicalBoundary.after_timestamp)
+        .where(TechnicalBoundary.page_id == page_id, TechnicalBoundary.kind == "appeared"))]
+
+
+def _is_technical(before: _Run, after: _Run, brackets: list[tuple[str, str]]) -> bool:
+    """Normalized by different normalizer versions, or inside a bracket only a new normalizer made.
+
+    A later crawl may narrow a bracket (bisection fetches captures inside it), so containment counts.
+    """
+    if before.last_normalizer_version != after.normalizer_version:
+        return True
+    return any(low <= before.last_seen and after.first_seen <= high for low, high in brackets)
+
+
 def rebuild_versions(session: Session, page_id: int, run_id: int | None = None) -> RebuildResult:
     """Make the page's Version and Change rows match its normalized captures. Idempotent.
 
@@ -210,10 +227,11 @@ def rebuild_versions(session: Session, page_id: int, run_id: int | None = None) 
     if stale:
         session.flush()
     changes_new = 0
+    brackets = _technical_brackets(session, page_id)
     for i in range(1, len(ordered)):
         before_run, after_run = runs[i - 1], runs[i]
         source, target = ordered[i - 1], ordered[i]
-        technical = before_run.last_normalizer_version != after_run.normalizer_version
+        technical = _is_technical(before_run, after_run, brackets)
         change = by_target.get(target.id)
         if change is None:
             added, removed = texts.diff(source.content_sha256, target.content_sha256)
