@@ -289,3 +289,46 @@ def test_undeclared_encoding_is_decoded_as_chromium_en_us_does(normalizer):
     result = normalizer.normalize(page.encode("utf-8"), meta())
     assert result.encoding == "windows-1252"
     assert result.title == "Confidentialit\u00c3\u00a9"
+
+
+# --- Chromium, not the spec DOM, where the two differ (crawler/normalizer/chromium.js) ------------------
+
+def _policy(links: str = "", head: str = "", title: str = "Privacy") -> bytes:
+    paragraphs = "".join(f"<p>Paragraph {n}: we collect your e-mail address only to answer you, and we keep "
+                         f"it no longer than we need to.</p>" for n in range(5))
+    return (f"<html><head><title>{title}</title>{head}</head><body><article><h1>Privacy policy</h1>"
+            f"{paragraphs}<p>Contact: {links}</p></article></body></html>").encode()
+
+
+@pytest.mark.parametrize("href, shown", [
+    # Chromium's host canonicalizer percent-escapes these; the WHATWG parser keeps them.
+    ("http://privacy!desk.example.com/form", "http://privacy%21desk.example.com/form"),
+    ("http://Legal(EU).example.com/?a=1", "http://legal%28eu%29.example.com/?a=1"),
+    ("//privacy,desk.example.com/x", "https://privacy%2Cdesk.example.com/x"),  # scheme of the snapshot URL
+    # The WHATWG parser rejects a space in a host (the link stays as written); Chromium escapes it.
+    ("http://privacy desk.example.com/", "http://privacy%20desk.example.com/"),
+    # Chromium rejects '~' in a host (the link stays as written); the WHATWG parser accepts it.
+    ("http://privacy~desk.example.com/", "http://privacy~desk.example.com/"),
+    # UTS #46 transitional processing: sharp s maps to "ss" instead of becoming punycode.
+    ("http://stra\u00dfe.example/datenschutz", "http://strasse.example/datenschutz"),
+    # Ordinary links are unchanged.
+    ("/contact?x=1", "https://web.archive.org/contact?x=1"),
+])
+def test_links_resolve_as_chromium_serializes_them(normalizer, href, shown):
+    result = normalizer.normalize(_policy(f'<a href="{href}">write to us</a>'), meta(headers=UTF8))
+    assert f"[write to us]({shown})" in result.body
+
+
+def test_title_control_characters_are_whitespace_as_in_chromium(normalizer):
+    result = normalizer.normalize(_policy(title="\x01Privacy\x1f\x7f Policy\x0b!"), meta(headers=UTF8))
+    # U+0001, U+001F and U+007F are whitespace to Chromium; U+000B (vertical tab) is not.
+    assert result.title == "Privacy Policy\x0b!"
+
+
+def test_noscript_is_parsed_with_scripting_enabled_as_in_chromium(normalizer):
+    # With scripting disabled (jsdom's default) the <p> ends the head and lands in the body, where
+    # Readability appends it to the article; Chromium keeps it as the noscript's text, which is removed.
+    head = "<noscript><p>Please enable JavaScript to read this policy.</p></noscript><meta name=x content=y>"
+    result = normalizer.normalize(_policy(head=head), meta(headers=UTF8))
+    assert "Paragraph 4" in result.body
+    assert "enable JavaScript" not in result.body

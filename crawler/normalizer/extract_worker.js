@@ -13,6 +13,9 @@
  *                       or  {"id": n, "ok": false, "reason": "no-text"|"extractor-error", "error": "..."}
  * The worker exits when stdin closes.
  *
+ * Browser behaviour: links, titles and <noscript> parsing follow the Chromium that made the corpus where
+ * it differs from jsdom (chromium.js).
+ *
  * Modules: resolved from POLICYTRACK_NODE_MODULES (a node_modules directory) when set, otherwise by
  * Node's normal lookup (upward from this file to the repository's node_modules, then NODE_PATH).
  *
@@ -54,10 +57,26 @@ function versionOf(name) {
   return null;
 }
 
+const { ChromiumURL, chromiumTitle, enableScriptingFlag } = require('./chromium');
+
+// Readability.js resolves links with the global URL; it gets Chromium's instead (see chromium.js),
+// through a wrapper, so that nothing else in the process sees a different URL.
+function loadReadability() {
+  const dir = process.env.POLICYTRACK_NODE_MODULES;
+  const file = require.resolve(dir ? path.join(dir, '@mozilla/readability/Readability.js')
+    : '@mozilla/readability/Readability.js');
+  const source = require('fs').readFileSync(file, 'utf8');
+  const module = {};
+  // eslint-disable-next-line no-new-func
+  new Function('URL', 'module', source)(ChromiumURL, module);
+  return module.exports;
+}
+
 let JSDOM, VirtualConsole, Readability;
 try {
   ({ JSDOM, VirtualConsole } = load('jsdom'));
-  ({ Readability } = load('@mozilla/readability'));
+  enableScriptingFlag(load('jsdom/lib/jsdom/browser/parser/html.js'));
+  Readability = loadReadability();
 } catch (e) {
   send({ fatal: `cannot load jsdom/@mozilla/readability: ${String(e.message).split('\n')[0]}` });
   process.exit(3);
@@ -82,7 +101,7 @@ function wholeBody(html, url) {
     const documentURI = doc.documentURI;
     const absolute = (uri) => {
       if (baseURI === documentURI && uri.charAt(0) === '#') return uri;
-      try { return new URL(uri, baseURI).href; } catch (e) { return uri; }
+      try { return new ChromiumURL(uri, baseURI).href; } catch (e) { return uri; }
     };
     for (const link of Array.from(doc.body.querySelectorAll('a[href]'))) {
       const href = link.getAttribute('href');
@@ -111,7 +130,7 @@ function extract(request) {
   let article;
   try {
     const doc = dom.window.document;
-    title = doc.title;
+    title = chromiumTitle(doc);
     article = new Readability(doc).parse();
   } finally {
     dom.window.close();
