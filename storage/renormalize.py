@@ -182,38 +182,38 @@ def _boundary(session: Session, page_id: int, kind: str, after: str) -> Technica
         TechnicalBoundary.after_timestamp == after)).one_or_none()
 
 
+def _record_boundaries(session: Session, page_id: int, found: dict[str, str], other: dict[str, str], kind: str,
+                       normalizer_version: str) -> int:
+    """Record change points in ``found`` and not in ``other`` as ``kind``; returns how many were recorded.
+
+    A point recorded the opposite way before is instead forgotten: a change the old normalizer lost
+    and this one finds again is real, and a technical boundary that is gone again leaves nothing.
+    """
+    opposite = "disappeared" if kind == "appeared" else "appeared"
+    recorded = 0
+    for after, before in found.items():
+        if after in other:
+            continue
+        undone = _boundary(session, page_id, opposite, after)
+        if undone is not None:
+            session.delete(undone)
+        elif _boundary(session, page_id, kind, after) is None:
+            session.add(TechnicalBoundary(page_id=page_id, kind=kind, before_timestamp=before,
+                                          after_timestamp=after, normalizer_version=normalizer_version))
+            recorded += 1
+    return recorded
+
+
 def finish_renormalization(session: Session, page_id: int, normalizer_version: str) -> RenormalizeResult:
     """Re-infer, rebuild the page's versions and record the boundaries the normalizer alone made or unmade."""
     row = session.scalars(select(Renormalization).where(
         Renormalization.page_id == page_id, Renormalization.normalizer_version == normalizer_version)).one()
     reopened = _reinfer(session, page_id, normalizer_version)
     old = {after: before for before, after in row.before}
-    # Technical brackets recorded so far are re-evaluated against the old history below.
     rebuilt = rebuild_versions(session, page_id)
     new = {after: before for before, after in _change_points(session, page_id)}
-    appeared = disappeared = 0
-    for after, before in new.items():
-        if after in old:
-            continue
-        undone = _boundary(session, page_id, "disappeared", after)
-        if undone is not None:  # a change the old normalizer lost and this one finds again: real
-            session.delete(undone)
-            continue
-        if _boundary(session, page_id, "appeared", after) is None:
-            session.add(TechnicalBoundary(page_id=page_id, kind="appeared", before_timestamp=before,
-                                          after_timestamp=after, normalizer_version=normalizer_version))
-            appeared += 1
-    for after, before in old.items():
-        if after in new:
-            continue
-        made = _boundary(session, page_id, "appeared", after)
-        if made is not None:  # a technical boundary that is gone again: nothing left to record
-            session.delete(made)
-            continue
-        if _boundary(session, page_id, "disappeared", after) is None:
-            session.add(TechnicalBoundary(page_id=page_id, kind="disappeared", before_timestamp=before,
-                                          after_timestamp=after, normalizer_version=normalizer_version))
-            disappeared += 1
+    appeared = _record_boundaries(session, page_id, new, old, "appeared", normalizer_version)
+    disappeared = _record_boundaries(session, page_id, old, new, "disappeared", normalizer_version)
     session.flush()
     # Flag with the recorded brackets (rebuild_versions reads them), then count what is left as policy.
     rebuild_versions(session, page_id)
