@@ -32,8 +32,9 @@ from storage.types import decompress, utcnow
 @dataclass(frozen=True)
 class RebuildResult:
     versions_new: int
-    changes_new: int
+    changes_new: int  # policy changes only: technical ones are counted apart
     versions_removed: int
+    technical_new: int = 0
 
 
 @dataclass
@@ -226,7 +227,7 @@ def rebuild_versions(session: Session, page_id: int, run_id: int | None = None) 
         session.delete(obsolete_change)
     if stale:
         session.flush()
-    changes_new = 0
+    changes_new = technical_new = 0
     brackets = _technical_brackets(session, page_id)
     for i in range(1, len(ordered)):
         before_run, after_run = runs[i - 1], runs[i]
@@ -240,12 +241,14 @@ def rebuild_versions(session: Session, page_id: int, run_id: int | None = None) 
                 run_id=run_id, announced_at=announced.get(after_run.first_seen),
             )
             session.add(change)
-            changes_new += 1
+            technical_new += technical
+            changes_new += not technical
         change.from_version_id = source.id
         change.before_timestamp, change.after_timestamp = before_run.last_seen, after_run.first_seen
         change.technical = technical
     session.flush()
-    return RebuildResult(versions_new=versions_new, changes_new=changes_new, versions_removed=len(obsolete))
+    return RebuildResult(versions_new=versions_new, changes_new=changes_new, versions_removed=len(obsolete),
+                         technical_new=technical_new)
 
 
 def mark_announced(session: Session, change_ids: Iterable[int], when: datetime | None = None) -> int:

@@ -156,6 +156,26 @@ def test_renormalize_flags_exactly_the_boundaries_the_normalizer_made_or_unmade(
     assert changes(db, page_id) == [("20160101000000", True, False), ("20170101000000", False, True)]
 
 
+def test_a_change_only_a_new_normalizer_sees_is_not_counted_as_a_policy_change(db, normalizers):
+    old, new = normalizers
+    page_id = store_history(db, old)
+    # The next crawl, already with the current normalizer, meets the same page again: its text differs
+    # from the last version only by the normalizer (the title is back).
+    timestamp = "20190101000000"
+    payload, headers = CAPTURES["20180101000000"]
+    result = new.normalize(payload, CaptureMeta(SITE, URL, timestamp, headers=headers))
+    with db.session() as session:
+        record_captures(session, page_id, [CdxRow(timestamp, URL, 200, "text/html", "digest-new", 100)], None)
+        snapshot_id, _ = store_snapshot(session, payload, http_status=200, headers=list(headers), url=URL)
+        record_normalized(session, capture_id(session, page_id, timestamp), snapshot_id=snapshot_id,
+                          content_sha256=result.content_sha256, title=result.comparable_title,
+                          comparable_body=result.comparable_body, extraction=result.extraction,
+                          normalizer_version=result.normalizer_version)
+        rebuilt = rebuild_versions(session, page_id)
+    assert (rebuilt.versions_new, rebuilt.changes_new, rebuilt.technical_new) == (1, 0, 1)
+    assert changes(db, page_id)[-1] == (timestamp, True, False)
+
+
 def test_an_interrupted_renormalization_resumes_against_the_old_history(db, normalizers):
     old, new = normalizers
     page_id = store_history(db, old)
