@@ -5,7 +5,9 @@ applied to the whole history. Page by page (see ``storage/renormalize.py`` for w
 remember the old change points, normalize every capture not yet done with this normalizer version in
 parallel (each result committed as it comes, so an interrupted run resumes where it stopped), then
 rebuild versions and record which boundaries the normalizer alone made or unmade as technical.
-Captures sharing a snapshot and URL are normalized once.
+Captures sharing a snapshot and URL are normalized once. Sites are leased like a crawl's
+(``site:HOST``), so a crawl and a re-normalization never rebuild one site's versions at once; a site
+being crawled is left out and named in the result.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import storage
+from storage import leases
+from storage.leases import Holder, LeaseKeeper
 from storage.renormalize import (
     PageToRenormalize,
     RenormalizeResult,
@@ -45,6 +49,7 @@ class RenormalizeTotals:
     disappeared: int = 0
     reopened: int = 0
     skip_reasons: dict[str, int] = field(default_factory=dict)
+    busy: dict[str, str] = field(default_factory=dict)  # sites left out: a crawl holds them (who)
 
     def add(self, result: RenormalizeResult) -> None:
         self.pages += 1
@@ -115,31 +120,46 @@ def renormalize(db: storage.Database, sites: Sequence[str] = (), *, since_versio
     """
     with db.session() as session:
         pages = pages_to_renormalize(session, sites)
+    holder = Holder.new("renormalize")
+    with db.session() as session:
+        hosts = sorted({page.site for page in pages})
+        _, busy = leases.acquire(session, holder, [f"site:{host}" for host in hosts])
+    totals = RenormalizeTotals(busy={name.removeprefix("site:"): info.describe() for name, info in busy.items()})
+    pages = [page for page in pages if page.site not in totals.busy]
     own = normalizer is None
-    active = normalizer or Normalizer(workers=workers)
-    totals = RenormalizeTotals()
     try:
-        with ThreadPoolExecutor(max_workers=2 * active.workers) as executor:
-            for page in pages:
-                with db.session(immediate=True) as session:
-                    todos = captures_to_renormalize(session, page.page_id, NORMALIZER_VERSION, since_version)
-                    if todos:
-                        begin_renormalization(session, page.page_id, NORMALIZER_VERSION)
-                    unfinished = renormalization_pending(session, page.page_id, NORMALIZER_VERSION)
-                if not todos and not unfinished:
-                    continue
-                groups: dict[tuple[int, str, str | None], list[RenormalizeTodo]] = {}
-                for todo in todos:
-                    groups.setdefault((todo.snapshot_id, todo.original_url, todo.mimetype), []).append(todo)
-                worker = _Page(db, active, page, totals, progress)
-                # list(): wait for the page and re-raise the first unexpected error.
-                list(executor.map(lambda group: worker.redo(group, len(todos)), groups.values()))
-                with db.session(immediate=True) as session:
-                    result = finish_renormalization(session, page.page_id, NORMALIZER_VERSION)
-                totals.add(result)
-                progress(f"{page.site} {page.url}: versions +{result.versions_new}/-{result.versions_removed}, "
-                         f"technical boundaries +{result.appeared} appeared/{result.disappeared} disappeared")
+        with LeaseKeeper(db, holder):
+            active = normalizer or Normalizer(workers=workers)
+            try:
+                _renormalize_pages(db, pages, active, since_version, totals, progress)
+            finally:
+                if own:
+                    active.close()
     finally:
-        if own:
-            active.close()
+        with db.session() as session:
+            leases.release(session, holder)
     return totals
+
+
+def _renormalize_pages(db: storage.Database, pages: list[PageToRenormalize], active: Normalizer,
+                       since_version: str | None, totals: RenormalizeTotals, progress: Progress) -> None:
+    with ThreadPoolExecutor(max_workers=2 * active.workers) as executor:
+        for page in pages:
+            with db.session(immediate=True) as session:
+                todos = captures_to_renormalize(session, page.page_id, NORMALIZER_VERSION, since_version)
+                if todos:
+                    begin_renormalization(session, page.page_id, NORMALIZER_VERSION)
+                unfinished = renormalization_pending(session, page.page_id, NORMALIZER_VERSION)
+            if not todos and not unfinished:
+                continue
+            groups: dict[tuple[int, str, str | None], list[RenormalizeTodo]] = {}
+            for todo in todos:
+                groups.setdefault((todo.snapshot_id, todo.original_url, todo.mimetype), []).append(todo)
+            worker = _Page(db, active, page, totals, progress)
+            # list(): wait for the page and re-raise the first unexpected error.
+            list(executor.map(lambda group: worker.redo(group, len(todos)), groups.values()))
+            with db.session(immediate=True) as session:
+                result = finish_renormalization(session, page.page_id, NORMALIZER_VERSION)
+            totals.add(result)
+            progress(f"{page.site} {page.url}: versions +{result.versions_new}/-{result.versions_removed}, "
+                     f"technical boundaries +{result.appeared} appeared/{result.disappeared} disappeared")

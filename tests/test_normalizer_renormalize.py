@@ -203,6 +203,22 @@ def test_an_interrupted_renormalization_resumes_against_the_old_history(db, norm
     assert kinds == [("appeared", "20160101000000"), ("disappeared", "20150601000000")]
 
 
+def test_a_site_being_crawled_is_left_out(db, normalizers):
+    from storage import leases
+
+    old, new = normalizers
+    page_id = store_history(db, old)
+    crawl = leases.Holder.new("crawl")
+    with db.session() as session:
+        leases.acquire(session, crawl, [f"site:{SITE}"])
+    totals = renormalize(db, [SITE], normalizer=new)
+    assert totals.captures == 0 and SITE in totals.busy
+    with db.session() as session:
+        assert len(captures_to_renormalize(session, page_id, NORMALIZER_VERSION)) == 5
+        leases.release(session, crawl)
+    assert renormalize(db, [SITE], normalizer=new).captures == 5
+
+
 def test_since_version_limits_the_captures_redone(db, normalizers):
     old, _ = normalizers
     page_id = store_history(db, old)

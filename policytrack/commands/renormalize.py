@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from policytrack.commands.common import EXIT_OK, open_db
+from policytrack.commands.common import EXIT_ERROR, EXIT_OK, open_db
 from core.errors import ConfigurationError
 
 
@@ -39,6 +39,11 @@ def cmd_renormalize(args: argparse.Namespace) -> int:
           f"technical: {totals.appeared} boundaries appeared, {totals.disappeared} disappeared; "
           f"{totals.policy_changes_new} new policy changes"
           + (f"; {totals.reopened} inferred captures reopened for the next crawl" if totals.reopened else ""))
+    if totals.busy:
+        for host, holder in sorted(totals.busy.items()):
+            print(f"policytrack: {host} left out: it is being crawled ({holder}); run renormalize again later",
+                  file=sys.stderr)
+        return EXIT_ERROR
     return EXIT_OK
 
 
