@@ -60,15 +60,11 @@ def pdf_to_markdown(payload: bytes) -> tuple[str, str]:
     return title[:_TITLE_LIMIT], body + "\n\n"
 
 
-def _limit_memory() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (PDF_MEMORY_LIMIT, PDF_MEMORY_LIMIT))
-
-
 def extract_pdf(payload: bytes, timeout: float) -> tuple[str, str]:
     """:func:`pdf_to_markdown` in a child process; also raises NotNormalizable('pdf-timeout')."""
     try:
         done = subprocess.run([sys.executable, "-m", "crawler.normalizer.pdf"], input=payload,
-                              capture_output=True, timeout=timeout, preexec_fn=_limit_memory)
+                              capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise NotNormalizable(f"PDF extraction did not finish within {timeout:g}s", reason="pdf-timeout") from None
     try:
@@ -82,7 +78,12 @@ def extract_pdf(payload: bytes, timeout: float) -> tuple[str, str]:
 
 
 def main() -> int:
-    """Child side of :func:`extract_pdf`: PDF bytes on stdin, one JSON object on stdout."""
+    """Child side of :func:`extract_pdf`: PDF bytes on stdin, one JSON object on stdout.
+
+    The memory limit is set here, in the child, rather than with ``preexec_fn``: the parent calls from
+    many threads, where a ``preexec_fn`` can deadlock between fork and exec.
+    """
+    resource.setrlimit(resource.RLIMIT_AS, (PDF_MEMORY_LIMIT, PDF_MEMORY_LIMIT))
     try:
         title, body = pdf_to_markdown(sys.stdin.buffer.read())
         answer = {"title": title, "body": body}
