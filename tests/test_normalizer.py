@@ -228,15 +228,30 @@ def test_huge_page_is_reduced_before_extraction(normalizer):
     assert small.extraction == "readability"
 
 
-def test_reduction_cuts_bulk_then_length_at_a_tag_boundary():
+def test_huge_markup_skips_readability_and_is_extracted_whole(normalizer):
+    from crawler.normalizer.oversize import MAX_DOCUMENT_CHARS
+
+    # Dense markup well past the limit: Readability would take minutes on it (see oversize.py).
+    filler = "<div><p>More words of the page.</p></div>" * (MAX_DOCUMENT_CHARS // 30)
+    page = (f"<html><head><title>Privacy</title><style>p{{}}</style></head><body><h1>Privacy policy</h1>"
+            f"<p>We collect your e-mail address.</p>{filler}</body></html>")
+    result = normalizer.normalize(page.encode(), meta(headers=UTF8))
+    assert result.extraction == "fallback-oversize"
+    assert result.body.startswith("# Privacy policy\n\nWe collect your e-mail address.")
+    assert "p{}" not in result.body
+
+
+def test_reduction_cuts_bulk_then_falls_back_to_a_cut_whole_body():
     from crawler.normalizer.oversize import reduce
 
     assert reduce("<p>short</p>", limit=100) is None
     page = "<p>keep</p><style>" + "a{}" * 50 + "</style><!--" + "c" * 50 + "--><p>also kept</p>"
-    assert reduce(page, limit=60) == "<p>keep</p><style></style><p>also kept</p>"
+    reduced = reduce(page, limit=60)
+    assert reduced.html == "<p>keep</p><style></style><p>also kept</p>" and reduced.readability
     text = "<p>" + "word " * 30 + "</p><p>" + "more " * 30 + "</p>"
-    reduced = reduce(text, limit=200)
-    assert len(reduced) <= 200 and reduced.endswith("</p>") and reduced.startswith("<p>word")
+    reduced = reduce(text, limit=100, fallback_limit=200)
+    assert not reduced.readability
+    assert len(reduced.html) <= 200 and reduced.html.endswith("</p>") and reduced.html.startswith("<p>word")
 
 
 # --- decoding like a browser ----------------------------------------------------------------------

@@ -8,7 +8,8 @@
  * Protocol (newline-delimited JSON, one request in flight per worker):
  *   stdout, once at start:  {"ready": true, "readability": "<version>", "jsdom": "<version>"}
  *                       or  {"fatal": "<message>"} and exit code 3 when the modules cannot be loaded
- *   stdin request:          {"id": n, "html": "<decoded document>", "url": "<snapshot URL>"}
+ *   stdin request:          {"id": n, "html": "<decoded document>", "url": "<snapshot URL>"[, "whole": true]}
+ *                           ("whole": skip Readability, extract the whole body: documents too large for it)
  *   stdout response:        {"id": n, "ok": true, "title": "...", "content": "<html>", "extraction": "readability"|"fallback"}
  *                       or  {"id": n, "ok": false, "reason": "no-text"|"extractor-error", "error": "..."}
  * The worker exits when stdin closes.
@@ -131,7 +132,7 @@ function extract(request) {
   }
   const doc = parse(html, url);
   const title = chromiumTitle(doc);
-  const article = new Readability(doc).parse();
+  const article = request.whole ? null : new Readability(doc).parse();
   if (article && article.content) {
     return { ok: true, title, content: article.content, extraction: 'readability' };
   }

@@ -76,8 +76,11 @@ class Normalizer:
         if not text.strip():
             raise NotNormalizable("capture body is empty", reason="empty")
         reduced = oversize.reduce(text)
-        extracted = self._pool.extract(text if reduced is None else reduced,
-                                       snapshot_url(meta.timestamp, meta.original_url))
+        url = snapshot_url(meta.timestamp, meta.original_url)
+        if reduced is None:
+            extracted = self._pool.extract(text, url)
+        else:
+            extracted = self._pool.extract(reduced.html, url, readability=reduced.readability)
         body = to_markdown(extracted["content"])
         if not body.strip():
             raise NotNormalizable("extracted article has no text", reason="no-text")

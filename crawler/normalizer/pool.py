@@ -284,8 +284,10 @@ class WorkerPool:
             worker = self._spawn()
         self._idle.put(worker)
 
-    def extract(self, html: str, url: str) -> dict[str, Any]:
+    def extract(self, html: str, url: str, *, readability: bool = True) -> dict[str, Any]:
         """Run Readability on one decoded document; returns the worker's response (``ok`` is true).
+
+        ``readability=False``: skip Readability and extract the whole body (oversize documents).
 
         Raises NotNormalizable with reason 'extractor-timeout', 'extractor-crash', 'extractor-error' or
         'no-text' for this document only.
@@ -301,7 +303,10 @@ class WorkerPool:
             with self._lock:
                 self._ids += 1
                 request_id = self._ids
-            request = json.dumps({"id": request_id, "html": html, "url": url}, ensure_ascii=False)
+            message = {"id": request_id, "html": html, "url": url}
+            if not readability:
+                message["whole"] = True
+            request = json.dumps(message, ensure_ascii=False)
             try:
                 response = worker.call(request.encode("utf-8", "surrogatepass") + b"\n", self.timeout)
             except _Timeout:
