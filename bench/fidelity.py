@@ -1,17 +1,24 @@
 #!/usr/bin/env python3
 """Fidelity and throughput of the normalizer on the paired corpus (raw capture -> corpus markdown).
 
-    .venv/bin/python bench/fidelity.py [CORPUS_DIR] [--workers N] [--threads N] [--rounds N] [--no-reference]
+    .venv/bin/python bench/fidelity.py [CORPUS_DIR] [--repeats N] [--rounds N] [--workers N]
+                                       [--reference-node-modules DIR] [--no-reference]
 
-CORPUS_DIR defaults to ../shared/corpus/pllcpp relative to the repository root; an absolute path works
-too. Prints one line per document (exact, difflib similarity, extraction, encoding), then
+CORPUS_DIR defaults to ../shared/corpus/pllcpp relative to the repository root. Prints one line per
+document (exact, difflib similarity, extraction, encoding) and ``exact=N/M``, then throughput, measured
+``--repeats`` times, the three sides interleaved so that load from other processes falls on all of them:
 
-    exact=N/M mean_similarity=S docs_per_s=R
-    reference_exact=N/M reference_docs_per_s=R speedup=X
+    reference_1core   the plain reference pipeline, warm: ONE long-lived Node process with jsdom and
+                      Readability.js extracting every document in turn (documents already in memory, no
+                      IPC), then html2text on each result; pinned to one core
+    ours_1core        the project's normalizer with one worker, the whole process tree pinned to one core
+    ours_all          the project's normalizer with its default workers (one per core), no pinning
 
-The reference is the plain pipeline run in the same invocation: one fresh Node process with jsdom +
-Readability.js per document, html2text afterwards, one document at a time. Our throughput includes
-starting the worker pool.
+Each side warms up with one untimed pass over the corpus, then times ``--rounds`` passes. Figures are
+documents per second; the ratios (``ours_1core/reference``, ``ours_all/reference``, ``all/1core``
+scaling) are computed per repeat and summarised as min/median/max. The reference uses the same
+node_modules as the normalizer unless ``--reference-node-modules`` points elsewhere (for example a
+jsdom 22 install, the version the issue's figures were taken with).
 
 About the inputs: each ``.html`` file is the dataset's *saved* copy of the capture, one added comment
 line first (stripped here). The dataset stored every page as UTF-8 text, whatever its original
@@ -27,8 +34,10 @@ import csv
 import difflib
 import json
 import os
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -45,21 +54,31 @@ from core.errors import PolicytrackError  # noqa: E402
 
 STORED_AS = (("Content-Type", "text/html; charset=utf-8"),)
 
-# The plain reference pipeline, as a fresh Node process per document.
+# The plain reference pipeline as one long-lived process: load every document, extract each in turn
+# once to warm up, then ROUNDS timed passes. Prints {"seconds": s, "results": [...]} (last pass).
 REFERENCE_JS = r"""
 const path = require('path');
-const dir = process.env.POLICYTRACK_NODE_MODULES;
+const fs = require('fs');
+const dir = process.env.REFERENCE_NODE_MODULES;
 const { JSDOM, VirtualConsole } = require(path.join(dir, 'jsdom'));
 const { Readability } = require(path.join(dir, '@mozilla/readability'));
-const chunks = [];
-process.stdin.on('data', (c) => chunks.push(c));
-process.stdin.on('end', () => {
-  const input = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  const dom = new JSDOM(input.html, { url: input.url, virtualConsole: new VirtualConsole() });
-  const title = dom.window.document.title;
-  const article = new Readability(dom.window.document).parse();
-  process.stdout.write(JSON.stringify({ title, content: article ? article.content : null }));
-});
+const docs = JSON.parse(fs.readFileSync(process.argv[1], 'utf8'));
+const rounds = Number(process.argv[2]);
+function pass() {
+  return docs.map((doc) => {
+    const dom = new JSDOM(doc.html, { url: doc.url, virtualConsole: new VirtualConsole() });
+    const title = dom.window.document.title;
+    const article = new Readability(dom.window.document).parse();
+    dom.window.close();
+    return { title, content: article ? article.content : null };
+  });
+}
+pass();
+const started = process.hrtime.bigint();
+let results;
+for (let i = 0; i < rounds; i += 1) results = pass();
+const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+process.stdout.write(JSON.stringify({ seconds, results }));
 """
 
 
@@ -103,50 +122,114 @@ def similarity(a: str, b: str) -> float:
     return 1.0 if a == b else difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
-def run_normalizer(pairs: list[Pair], workers: int | None, threads: int, rounds: int) -> tuple[list, float]:
+def normalize_all(normalizer: Normalizer, pairs: list[Pair], threads: int) -> list:
     def one(pair: Pair):
         meta = CaptureMeta(pair.site, pair.original_url, pair.timestamp, headers=STORED_AS)
         try:
-            result = normalizer.normalize(pair.payload, meta)
+            return normalizer.normalize(pair.payload, meta), None
         except PolicytrackError as exc:
             return None, f"{type(exc).__name__}({getattr(exc, 'reason', '')}): {exc}"
-        return result, None
 
-    started = time.perf_counter()
+    with ThreadPoolExecutor(threads) as executor:
+        return list(executor.map(one, pairs))
+
+
+# --- one measurement, run in a child process (so that pinning covers the Node workers it starts) -------
+
+def measure_ours(pairs: list[Pair], workers: int | None, rounds: int) -> dict:
     with Normalizer(workers=workers) as normalizer:
-        with ThreadPoolExecutor(threads) as executor:
-            for _ in range(rounds):
-                outcomes = list(executor.map(one, pairs))
-    return outcomes, time.perf_counter() - started
+        threads = 2 * normalizer.workers  # enough callers to keep every worker busy
+        normalize_all(normalizer, pairs, threads)  # warm-up: workers started, JIT warm
+        started = time.perf_counter()
+        for _ in range(rounds):
+            outcomes = normalize_all(normalizer, pairs, threads)
+        seconds = time.perf_counter() - started
+    exact = sum(result is not None and result.document == pair.expected
+                for pair, (result, _) in zip(pairs, outcomes))
+    return {"docs": len(pairs) * rounds, "seconds": seconds, "exact": exact, "workers": normalizer.workers}
 
 
-def run_reference(pairs: list[Pair]) -> tuple[list[str | None], float]:
-    node = find_node()
-    env = {**os.environ, "POLICYTRACK_NODE_MODULES": str(find_node_modules())}
-    documents: list[str | None] = []
+def measure_reference(pairs: list[Pair], rounds: int, node_modules: str) -> dict:
+    docs = [{"html": pair.payload.decode("utf-8"), "url": snapshot_url(pair.timestamp, pair.original_url)}
+            for pair in pairs]
+    with tempfile.NamedTemporaryFile("w", suffix=".json", encoding="utf-8") as handle:
+        json.dump(docs, handle)
+        handle.flush()
+        env = {**os.environ, "REFERENCE_NODE_MODULES": node_modules}
+        done = subprocess.run([find_node(), "-e", REFERENCE_JS, handle.name, str(rounds)],
+                              capture_output=True, env=env, check=True)
+    out = json.loads(done.stdout)
     started = time.perf_counter()
-    for pair in pairs:
-        url = snapshot_url(pair.timestamp, pair.original_url)
-        html = pair.payload.decode("utf-8")
-        done = subprocess.run([node, "-e", REFERENCE_JS], input=json.dumps({"html": html, "url": url}).encode(),
-                              capture_output=True, env=env)
-        if done.returncode != 0:
-            documents.append(None)
-            continue
-        out = json.loads(done.stdout)
-        body = to_markdown(out["content"]) if out["content"] is not None else ""
-        documents.append(render_document(pair.site, pair.original_url, pair.timestamp, out["title"], body))
-    return documents, time.perf_counter() - started
+    documents = []
+    for _ in range(rounds):  # html2text after it, on the same core, for every pass
+        documents = [
+            render_document(pair.site, pair.original_url, pair.timestamp, result["title"],
+                            to_markdown(result["content"]) if result["content"] is not None else "")
+            for pair, result in zip(pairs, out["results"])
+        ]
+    seconds = out["seconds"] + time.perf_counter() - started
+    exact = sum(doc == pair.expected for doc, pair in zip(documents, pairs))
+    return {"docs": len(pairs) * rounds, "seconds": seconds, "exact": exact, "workers": 1}
+
+
+def run_child(corpus: Path, side: str, rounds: int, workers: int | None, cpu: int | None,
+              node_modules: str) -> dict:
+    argv = [sys.executable, __file__, str(corpus), "--measure", side, "--rounds", str(rounds),
+            "--reference-node-modules", node_modules]
+    if workers is not None:
+        argv += ["--workers", str(workers)]
+    if cpu is not None:
+        argv += ["--cpu", str(cpu)]
+    done = subprocess.run(argv, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{side} measurement failed: {done.stderr.strip()[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def summary(values: list[float]) -> str:
+    return f"min={min(values):.2f} median={statistics.median(values):.2f} max={max(values):.2f}"
+
+
+def throughput(corpus: Path, args: argparse.Namespace, node_modules: str) -> None:
+    cpu = sorted(os.sched_getaffinity(0))[0]
+    cores = len(os.sched_getaffinity(0))
+    rates: dict[str, list[float]] = {"reference_1core": [], "ours_1core": [], "ours_all": []}
+    for repeat in range(1, args.repeats + 1):
+        measured = {}
+        if not args.no_reference:
+            measured["reference_1core"] = run_child(corpus, "reference", args.rounds, None, cpu, node_modules)
+        measured["ours_1core"] = run_child(corpus, "ours", args.rounds, 1, cpu, node_modules)
+        measured["ours_all"] = run_child(corpus, "ours", args.rounds, args.workers, None, node_modules)
+        for side, figures in measured.items():
+            rate = figures["docs"] / figures["seconds"]
+            rates[side].append(rate)
+            print(f"repeat={repeat} {side}_docs_per_s={rate:.2f} exact={figures['exact']}/"
+                  f"{figures['docs'] // args.rounds} workers={figures['workers']}")
+    print(f"cores={cores} rounds={args.rounds} repeats={args.repeats}")
+    for side, values in rates.items():
+        if values:
+            print(f"{side}_docs_per_s {summary(values)}")
+    scaling = [a / b for a, b in zip(rates["ours_all"], rates["ours_1core"])]
+    print(f"scaling_all_over_1core {summary(scaling)}")
+    if rates["reference_1core"]:
+        for side in ("ours_1core", "ours_all"):
+            ratios = [a / b for a, b in zip(rates[side], rates["reference_1core"])]
+            print(f"ratio_{side}_over_reference {summary(ratios)}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("corpus", nargs="?", default="../shared/corpus/pllcpp",
                         help="corpus directory (relative paths are relative to the repository root)")
-    parser.add_argument("--workers", type=int, default=None, help="normalizer workers (default: one per core)")
-    parser.add_argument("--threads", type=int, default=8, help="calling threads, like the crawler's pool")
-    parser.add_argument("--rounds", type=int, default=1, help="run the corpus this many times (throughput)")
+    parser.add_argument("--workers", type=int, default=None, help="workers of ours_all (default: one per core)")
+    parser.add_argument("--rounds", type=int, default=2, help="timed passes over the corpus per measurement")
+    parser.add_argument("--repeats", type=int, default=3, help="measurements of each side, interleaved")
+    parser.add_argument("--reference-node-modules", default=None,
+                        help="node_modules for the reference (default: the normalizer's)")
     parser.add_argument("--no-reference", action="store_true", help="skip the reference pipeline")
+    parser.add_argument("--no-throughput", action="store_true", help="fidelity only")
+    parser.add_argument("--measure", choices=("ours", "reference"), help=argparse.SUPPRESS)
+    parser.add_argument("--cpu", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     corpus = Path(args.corpus)
     if not corpus.is_absolute():
@@ -155,8 +238,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"corpus not found: {corpus} (expected index.tsv and the .html/.md pairs)", file=sys.stderr)
         return 2
     pairs = load_pairs(corpus)
+    node_modules = args.reference_node_modules or str(find_node_modules())
 
-    outcomes, elapsed = run_normalizer(pairs, args.workers, args.threads, args.rounds)
+    if args.measure:  # child process: pin (inherited by the Node workers it starts), measure, report
+        if args.cpu is not None:
+            os.sched_setaffinity(0, {args.cpu})
+        figures = (measure_ours(pairs, args.workers, args.rounds) if args.measure == "ours"
+                   else measure_reference(pairs, args.rounds, node_modules))
+        print(json.dumps(figures))
+        return 0
+
+    with Normalizer(workers=args.workers) as normalizer:
+        outcomes = normalize_all(normalizer, pairs, 8)
     exact = 0
     total_similarity = 0.0
     for pair, (result, error) in zip(pairs, outcomes):
@@ -168,17 +261,9 @@ def main(argv: list[str] | None = None) -> int:
         total_similarity += ratio
         print(f"{pair.name}\texact={'yes' if result.document == pair.expected else 'no'}\t"
               f"similarity={ratio:.4f}\textraction={result.extraction}\tencoding={result.encoding}")
-    docs_per_s = len(pairs) * args.rounds / elapsed
-    print(f"exact={exact}/{len(pairs)} mean_similarity={total_similarity / len(pairs):.4f} "
-          f"docs_per_s={docs_per_s:.2f}")
-    if args.no_reference:
-        return 0 if exact == len(pairs) else 1
-
-    references, reference_elapsed = run_reference(pairs)
-    reference_exact = sum(doc == pair.expected for doc, pair in zip(references, pairs))
-    reference_docs_per_s = len(pairs) / reference_elapsed
-    print(f"reference_exact={reference_exact}/{len(pairs)} reference_docs_per_s={reference_docs_per_s:.2f} "
-          f"speedup={docs_per_s / reference_docs_per_s:.1f}")
+    print(f"exact={exact}/{len(pairs)} mean_similarity={total_similarity / len(pairs):.4f}")
+    if not args.no_throughput:
+        throughput(corpus, args, node_modules)
     return 0 if exact == len(pairs) else 1
 
 

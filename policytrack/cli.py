@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Sequence
 
-from policytrack.commands import archive, exports, queries, runs, schedule, serve, sites
+from policytrack.commands import archive, exports, queries, renormalize, runs, schedule, serve, sites
 from policytrack.commands.common import EXIT_ERROR, EXIT_OK, db_url, open_db, parse_when
 from core.errors import ConfigurationError, PolicytrackError
 
@@ -102,7 +102,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 # --- parser ----------------------------------------------------------------------------------------
 # Each area registers its own subcommands: module.register(command), with the factory in build_parser.
-COMMAND_MODULES = [sites, runs, queries, exports, schedule, archive, serve]
+COMMAND_MODULES = [sites, runs, queries, exports, schedule, archive, serve, renormalize]
 
 
 # Commands whose standard output only reports what was done: --quiet silences it. Everything else prints
@@ -111,7 +111,7 @@ REPORTING_COMMANDS: dict[str, Callable[[argparse.Namespace], bool]] = {
     **{name: lambda args: True for name in (
         "cmd_init", "cmd_add", "cmd_sites_remove", "cmd_crawl", "cmd_archive_now", "cmd_demo", "cmd_schedule_add",
         "cmd_schedule_remove", "cmd_notify_add", "cmd_notify_remove", "cmd_announce", "cmd_export_pllcpp",
-        "cmd_export_warc", "cmd_archive_import",
+        "cmd_export_warc", "cmd_archive_import", "cmd_renormalize",
     )},
     "cmd_feed": lambda args: args.output not in (None, "-"),  # "wrote FILE"; the feed itself is data
     "cmd_timeline": lambda args: bool(args.plot),  # "written to FILE"; the text bars are data

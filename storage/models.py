@@ -233,8 +233,9 @@ class Version(Base):
 class Change(Base):
     """The step from one version of a page to the next, bracketed by the two captures around it.
 
-    ``technical`` marks a change whose two sides were normalized by different normalizer versions: it may
-    exist only because the extractor changed, so announcements should treat it with suspicion.
+    ``technical`` marks a change whose two sides were normalized by different normalizer versions, or one
+    that re-normalizing made appear (a ``TechnicalBoundary``): it may exist only because the extractor
+    changed, so it is not announced and not counted as a policy change by default.
     """
 
     __tablename__ = "changes"
@@ -390,6 +391,50 @@ class PageListing(Base):
     since: Mapped[datetime] = mapped_column(default=utcnow)
     checked_at: Mapped[datetime] = mapped_column(default=utcnow)
     run_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
+
+
+class Renormalization(Base):
+    """One page re-normalized to one normalizer version (``policytrack renormalize``), for resuming.
+
+    ``before`` is the page's history as it stood before the first capture was redone: its changes'
+    ``[before_timestamp, after_timestamp, from_version_id, to_version_id]``. Kept so that a run cut short and
+    resumed still compares against the history the *old* normalizer made; ``finished_at`` is set when the
+    page's versions have been rebuilt and its technical changes recorded.
+    """
+
+    __tablename__ = "renormalizations"
+    __table_args__ = (UniqueConstraint("page_id", "normalizer_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"))
+    normalizer_version: Mapped[str] = mapped_column(String(64))
+    before: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[Optional[datetime]]
+
+
+class TechnicalBoundary(Base):
+    """A version boundary that exists, or no longer exists, only because the normalizer changed.
+
+    ``appeared``: re-normalizing made the page's text change between ``before_timestamp`` and
+    ``after_timestamp`` where it did not before; every rebuild flags the change found inside that bracket as
+    technical. ``disappeared``: a change the old normalizer saw there is gone (its versions merged); the
+    row is the record of it, since its Change and Version rows are deleted with the rebuild.
+    """
+
+    __tablename__ = "technical_boundaries"
+    __table_args__ = (
+        UniqueConstraint("page_id", "kind", "after_timestamp"),
+        CheckConstraint("kind IN ('appeared', 'disappeared')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    before_timestamp: Mapped[str] = mapped_column(Timestamp14)
+    after_timestamp: Mapped[str] = mapped_column(Timestamp14)
+    normalizer_version: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # --- indexes for the research queries (storage.queries.list_changes, storage.search; migration 0002_search)

@@ -25,15 +25,16 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
-from storage.models import NORMALIZED_STATES, Capture, Change, Version, VersionText
+from storage.models import NORMALIZED_STATES, Capture, Change, TechnicalBoundary, Version, VersionText
 from storage.types import decompress, utcnow
 
 
 @dataclass(frozen=True)
 class RebuildResult:
     versions_new: int
-    changes_new: int
+    changes_new: int  # policy changes only: technical ones are counted apart
     versions_removed: int
+    technical_new: int = 0
 
 
 @dataclass
@@ -136,6 +137,23 @@ class _Texts:
         return added, removed
 
 
+def _technical_brackets(session: Session, page_id: int) -> list[tuple[str, str]]:
+    """Where re-normalizing made a boundary appear (storage.renormalize): changes inside are technical."""
+    return [(before, after) for before, after in session.execute(
+        select(TechnicalBoundary.before_timestamp, TechnicalBoundary.after_timestamp)
+        .where(TechnicalBoundary.page_id == page_id, TechnicalBoundary.kind == "appeared"))]
+
+
+def _is_technical(before: _Run, after: _Run, brackets: list[tuple[str, str]]) -> bool:
+    """Normalized by different normalizer versions, or inside a bracket only a new normalizer made.
+
+    A later crawl may narrow a bracket (bisection fetches captures inside it), so containment counts.
+    """
+    if before.last_normalizer_version != after.normalizer_version:
+        return True
+    return any(low <= before.last_seen and after.first_seen <= high for low, high in brackets)
+
+
 def rebuild_versions(session: Session, page_id: int, run_id: int | None = None) -> RebuildResult:
     """Make the page's Version and Change rows match its normalized captures. Idempotent.
 
@@ -209,11 +227,12 @@ def rebuild_versions(session: Session, page_id: int, run_id: int | None = None) 
         session.delete(obsolete_change)
     if stale:
         session.flush()
-    changes_new = 0
+    changes_new = technical_new = 0
+    brackets = _technical_brackets(session, page_id)
     for i in range(1, len(ordered)):
         before_run, after_run = runs[i - 1], runs[i]
         source, target = ordered[i - 1], ordered[i]
-        technical = before_run.last_normalizer_version != after_run.normalizer_version
+        technical = _is_technical(before_run, after_run, brackets)
         change = by_target.get(target.id)
         if change is None:
             added, removed = texts.diff(source.content_sha256, target.content_sha256)
@@ -222,12 +241,14 @@ def rebuild_versions(session: Session, page_id: int, run_id: int | None = None) 
                 run_id=run_id, announced_at=announced.get(after_run.first_seen),
             )
             session.add(change)
-            changes_new += 1
+            technical_new += technical
+            changes_new += not technical
         change.from_version_id = source.id
         change.before_timestamp, change.after_timestamp = before_run.last_seen, after_run.first_seen
         change.technical = technical
     session.flush()
-    return RebuildResult(versions_new=versions_new, changes_new=changes_new, versions_removed=len(obsolete))
+    return RebuildResult(versions_new=versions_new, changes_new=changes_new, versions_removed=len(obsolete),
+                         technical_new=technical_new)
 
 
 def mark_announced(session: Session, change_ids: Iterable[int], when: datetime | None = None) -> int:

@@ -15,8 +15,8 @@ import pytest
 from crawler.normalizer import CaptureMeta, Normalizer
 
 REPO = Path(__file__).resolve().parent.parent
-CANDIDATES = (REPO.parent / "shared" / "corpus" / "pllcpp", Path("/work/shared/corpus/pllcpp"))
-CORPUS = next((path for path in CANDIDATES if (path / "index.tsv").is_file()), None)
+CORPUS_DIR = REPO.parent / "shared" / "corpus" / "pllcpp"
+CORPUS = CORPUS_DIR if (CORPUS_DIR / "index.tsv").is_file() else None
 STORED_AS = (("Content-Type", "text/html; charset=utf-8"),)
 
 
@@ -42,7 +42,7 @@ def normalizer():
         yield instance
 
 
-@pytest.mark.skipif(CORPUS is None, reason=f"corpus pairs not found (looked in {', '.join(map(str, CANDIDATES))})")
+@pytest.mark.skipif(CORPUS is None, reason=f"corpus pairs not found in {CORPUS_DIR}")
 @pytest.mark.parametrize("row", ROWS or [None], ids=[row["md_file"] for row in ROWS] or ["no-corpus"])
 def test_corpus_pair_is_reproduced_byte_for_byte(normalizer, row):
     assert CORPUS is not None and row is not None

@@ -1,10 +1,20 @@
-"""Decode an archived HTML capture to text the way a browser does.
+"""Decode an archived HTML capture to text the way the browser that made the corpus did.
 
-The corpus documents were extracted by a browser, so the only decoding that reproduces them is the
-browser's: a byte-order mark, else the HTTP ``charset``, else a ``<meta>`` declaration, else
-detection. Labels are resolved with the WHATWG Encoding Standard's table, which is *not* Python's:
-``iso-8859-1`` and ``ascii`` mean windows-1252, ``gb2312`` means GBK, ``shift_jis`` means Windows-31J,
-and windows-125x bytes that Python calls undefined decode to C1 controls instead of failing.
+The corpus documents were extracted by headless Chromium with an en-US profile, so the only decoding
+that reproduces them is Chromium's: a byte-order mark, else the HTTP ``charset``, else a ``<meta>``
+declaration (prescan), else Chromium's detector for unlabelled documents, else windows-1252.
+
+Labels are resolved with the WHATWG Encoding Standard's table through ``webencodings`` (``iso-8859-1``
+and ``ascii`` mean windows-1252, ``gb2312`` means GBK, ``shift_jis`` means Windows-31J...). The meta
+prescan is our own because no library does Chromium's: w3lib matches a regex over the first 4 KiB and
+html5lib's (private) prescan stops at 1024 bytes, while Chromium keeps reading a long ``<head>``.
+
+Unlabelled documents: Chromium runs Compact Encoding Detection (CED) over the start of the document
+with no language hint for http(s) pages, and *refuses a UTF-8 answer* (``text_encoding_detector.cc``:
+detection is for legacy encodings only), so unlabelled UTF-8 becomes the locale default, windows-1252
+for en-US. CED has no Python binding; ``chardet`` (restricted to the modern web's encodings) stands in
+for it, and where it has only thin evidence for anything but windows-1252 the en-US default wins, as
+CED's answer then is its default.
 """
 
 from __future__ import annotations
@@ -12,94 +22,27 @@ from __future__ import annotations
 import codecs
 from collections.abc import Iterable
 
-# WHATWG encoding name -> (Python codec, labels). Labels are compared ASCII-lowercased and trimmed.
-_ENCODINGS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "UTF-8": ("utf-8", ("unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8", "utf-8", "utf8",
-                        "x-unicode20utf8")),
-    "IBM866": ("cp866", ("866", "cp866", "csibm866", "ibm866")),
-    "ISO-8859-2": ("iso8859_2", ("csisolatin2", "iso-8859-2", "iso-ir-101", "iso8859-2", "iso88592",
-                                 "iso_8859-2", "iso_8859-2:1987", "l2", "latin2")),
-    "ISO-8859-3": ("iso8859_3", ("csisolatin3", "iso-8859-3", "iso-ir-109", "iso8859-3", "iso88593",
-                                 "iso_8859-3", "iso_8859-3:1988", "l3", "latin3")),
-    "ISO-8859-4": ("iso8859_4", ("csisolatin4", "iso-8859-4", "iso-ir-110", "iso8859-4", "iso88594",
-                                 "iso_8859-4", "iso_8859-4:1988", "l4", "latin4")),
-    "ISO-8859-5": ("iso8859_5", ("csisolatincyrillic", "cyrillic", "iso-8859-5", "iso-ir-144",
-                                 "iso8859-5", "iso88595", "iso_8859-5", "iso_8859-5:1988")),
-    "ISO-8859-6": ("iso8859_6", ("arabic", "asmo-708", "csiso88596e", "csiso88596i", "csisolatinarabic",
-                                 "ecma-114", "iso-8859-6", "iso-8859-6-e", "iso-8859-6-i", "iso-ir-127",
-                                 "iso8859-6", "iso88596", "iso_8859-6", "iso_8859-6:1987")),
-    "ISO-8859-7": ("iso8859_7", ("csisolatingreek", "ecma-118", "elot_928", "greek", "greek8",
-                                 "iso-8859-7", "iso-ir-126", "iso8859-7", "iso88597", "iso_8859-7",
-                                 "iso_8859-7:1987", "sun_eu_greek")),
-    "ISO-8859-8": ("iso8859_8", ("csiso88598e", "csisolatinhebrew", "hebrew", "iso-8859-8",
-                                 "iso-8859-8-e", "iso-ir-138", "iso8859-8", "iso88598", "iso_8859-8",
-                                 "iso_8859-8:1988", "visual")),
-    "ISO-8859-8-I": ("iso8859_8", ("csiso88598i", "iso-8859-8-i", "logical")),
-    "ISO-8859-10": ("iso8859_10", ("csisolatin6", "iso-8859-10", "iso-ir-157", "iso8859-10",
-                                   "iso885910", "l6", "latin6")),
-    "ISO-8859-13": ("iso8859_13", ("iso-8859-13", "iso8859-13", "iso885913")),
-    "ISO-8859-14": ("iso8859_14", ("iso-8859-14", "iso8859-14", "iso885914")),
-    "ISO-8859-15": ("iso8859_15", ("csisolatin9", "iso-8859-15", "iso8859-15", "iso885915",
-                                   "iso_8859-15", "l9")),
-    "ISO-8859-16": ("iso8859_16", ("iso-8859-16",)),
-    "KOI8-R": ("koi8_r", ("cskoi8r", "koi", "koi8", "koi8-r", "koi8_r")),
-    "KOI8-U": ("koi8_u", ("koi8-ru", "koi8-u")),
-    "macintosh": ("mac_roman", ("csmacintosh", "mac", "macintosh", "x-mac-roman")),
-    "windows-874": ("cp874", ("dos-874", "iso-8859-11", "iso8859-11", "iso885911", "tis-620",
-                              "windows-874")),
-    "windows-1250": ("cp1250", ("cp1250", "windows-1250", "x-cp1250")),
-    "windows-1251": ("cp1251", ("cp1251", "windows-1251", "x-cp1251")),
-    "windows-1252": ("cp1252", ("ansi_x3.4-1968", "ascii", "cp1252", "cp819", "csisolatin1", "ibm819",
-                                "iso-8859-1", "iso-ir-100", "iso8859-1", "iso88591", "iso_8859-1",
-                                "iso_8859-1:1987", "l1", "latin1", "us-ascii", "windows-1252",
-                                "x-cp1252")),
-    "windows-1253": ("cp1253", ("cp1253", "windows-1253", "x-cp1253")),
-    "windows-1254": ("cp1254", ("cp1254", "csisolatin5", "iso-8859-9", "iso-ir-148", "iso8859-9",
-                                "iso88599", "iso_8859-9", "iso_8859-9:1989", "l5", "latin5",
-                                "windows-1254", "x-cp1254")),
-    "windows-1255": ("cp1255", ("cp1255", "windows-1255", "x-cp1255")),
-    "windows-1256": ("cp1256", ("cp1256", "windows-1256", "x-cp1256")),
-    "windows-1257": ("cp1257", ("cp1257", "windows-1257", "x-cp1257")),
-    "windows-1258": ("cp1258", ("cp1258", "windows-1258", "x-cp1258")),
-    "x-mac-cyrillic": ("mac_cyrillic", ("x-mac-cyrillic", "x-mac-ukrainian")),
-    "GBK": ("gb18030", ("chinese", "csgb2312", "csiso58gb231280", "gb2312", "gb_2312", "gb_2312-80",
-                        "gbk", "iso-ir-58", "x-gbk")),
-    "gb18030": ("gb18030", ("gb18030",)),
-    "Big5": ("big5hkscs", ("big5", "big5-hkscs", "cn-big5", "csbig5", "x-x-big5")),
-    "EUC-JP": ("euc_jp", ("cseucpkdfmtjapanese", "euc-jp", "x-euc-jp")),
-    "ISO-2022-JP": ("iso2022_jp", ("csiso2022jp", "iso-2022-jp")),
-    "Shift_JIS": ("cp932", ("csshiftjis", "ms932", "ms_kanji", "shift-jis", "shift_jis", "sjis",
-                            "windows-31j", "x-sjis")),
-    "EUC-KR": ("cp949", ("cseuckr", "csksc56011987", "euc-kr", "iso-ir-149", "korean",
-                         "ks_c_5601-1987", "ks_c_5601-1989", "ksc5601", "ksc_5601", "windows-949")),
-    "replacement": ("", ("csiso2022kr", "hz-gb-2312", "iso-2022-cn", "iso-2022-cn-ext", "iso-2022-kr",
-                         "replacement")),
-    "UTF-16BE": ("utf-16-be", ("unicodefffe", "utf-16be")),
-    "UTF-16LE": ("utf-16-le", ("csunicode", "iso-10646-ucs-2", "ucs-2", "unicode", "unicodefeff",
-                               "utf-16", "utf-16le")),
-    "x-user-defined": ("", ("x-user-defined",)),
-}
+import webencodings
 
-_LABELS: dict[str, str] = {label: name for name, (_, labels) in _ENCODINGS.items() for label in labels}
-# Python codec name (as codecs.lookup normalizes it) -> WHATWG name, for detector results.
-_FROM_PYTHON: dict[str, str] = {}
-for _name, (_codec, _) in _ENCODINGS.items():
-    if _codec:
-        _FROM_PYTHON.setdefault(codecs.lookup(_codec).name, _name)
-for _alias, _name in {"ascii": "windows-1252", "latin-1": "windows-1252", "iso8859-1": "windows-1252",
-                      "shift_jis": "Shift_JIS", "gb2312": "GBK", "gbk": "GBK", "big5": "Big5",
-                      "euc_kr": "EUC-KR", "iso8859-9": "windows-1254", "iso8859-11": "windows-874",
-                      "tis-620": "windows-874"}.items():
-    _FROM_PYTHON[codecs.lookup(_alias).name] = _name
-
+# The WHATWG GBK decoder is the gb18030 decoder (Python's gbk codec lacks the 0x80 euro and 4-byte forms).
+_PYTHON_CODEC = {"gbk": "gb18030"}
+# The en-US default of Chromium (and of the WHATWG "locale fallback" for most locales).
+DEFAULT_ENCODING = "windows-1252"
+# The detector reads this much of an unlabelled document: Chromium detects on the first buffer it gets.
+_DETECT_BYTES = 64 * 1024
+# Below this chardet confidence an answer other than windows-1252 is too thin to move off the default.
+_MIN_CONFIDENCE = 0.05
 _ASCII_WS = b"\t\n\x0c\r "
+# chardet answers with Python codec names; these are the ones that are not also WHATWG labels.
+_FROM_PYTHON_CODEC = {"cp949": "euc-kr", "cp932": "shift_jis", "big5hkscs": "big5", "mac-roman": "macintosh"}
 
 
 def lookup(label: str | None) -> str | None:
-    """WHATWG "get an encoding": the encoding name for ``label``, or None if it is not a known label."""
+    """WHATWG "get an encoding": the (lowercase) encoding name for ``label``, or None if unknown."""
     if not label:
         return None
-    return _LABELS.get(label.strip("\t\n\x0c\r ").lower())
+    found = webencodings.lookup(label)
+    return found.name if found is not None else None
 
 
 def _c1_passthrough(error: UnicodeDecodeError) -> tuple[str, int]:
@@ -117,24 +60,22 @@ def decode_as(data: bytes, name: str) -> str:
     """Decode with a WHATWG encoding (errors become U+FFFD, as in browsers)."""
     if name == "replacement":
         return "\ufffd" if data else ""
-    if name == "x-user-defined":
-        return "".join(chr(b) if b < 0x80 else chr(0xF780 + b - 0x80) for b in data)
-    codec = _ENCODINGS[name][0]
-    errors = "policytrack-c1" if codec.startswith("cp125") or codec == "cp874" else "replace"
-    return data.decode(codec, errors=errors)
+    info = codecs.lookup(_PYTHON_CODEC[name]) if name in _PYTHON_CODEC else webencodings.lookup(name).codec_info
+    errors = "policytrack-c1" if info.name.startswith("cp125") or info.name == "cp874" else "replace"
+    return info.decode(data, errors)[0]
 
 
 def bom_encoding(data: bytes) -> str | None:
     if data.startswith(codecs.BOM_UTF8):
-        return "UTF-8"
+        return "utf-8"
     if data.startswith(codecs.BOM_UTF16_BE):
-        return "UTF-16BE"
+        return "utf-16be"
     if data.startswith(codecs.BOM_UTF16_LE):
-        return "UTF-16LE"
+        return "utf-16le"
     return None
 
 
-_BOM_LENGTH = {"UTF-8": 3, "UTF-16BE": 2, "UTF-16LE": 2}
+_BOM_LENGTH = {"utf-8": 3, "utf-16be": 2, "utf-16le": 2}
 
 
 def content_type_charset(content_type: str | None) -> str | None:
@@ -261,8 +202,8 @@ class _Prescan:
                 charset, need_pragma = lookup(value.decode("latin-1")), False
         if need_pragma is None or (need_pragma and not got_pragma) or charset is None:
             return None
-        if charset in ("UTF-16BE", "UTF-16LE"):
-            return "UTF-8"
+        if charset in ("utf-16be", "utf-16le"):
+            return "utf-8"
         if charset == "x-user-defined":
             return "windows-1252"
         return charset
@@ -325,35 +266,27 @@ def meta_encoding(data: bytes) -> str | None:
     return _Prescan(data).run()
 
 
-def _is_utf8(data: bytes) -> bool:
+def _python_codec_encoding(codec: str | None) -> str | None:
     try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
+        return _FROM_PYTHON_CODEC.get(codecs.lookup(codec or "").name)
+    except LookupError:
+        return None
 
 
 def detect_encoding(data: bytes) -> str:
-    """Undeclared bytes: ASCII or valid UTF-8 decide themselves; otherwise ask charset-normalizer.
+    """An unlabelled document's encoding as Chromium (en-US) settles it; see the module docstring."""
+    sample = data[:_DETECT_BYTES]
+    if sample.isascii():
+        return DEFAULT_ENCODING
+    import chardet
+    from chardet import EncodingEra
 
-    Browsers never guess UTF-16 without a BOM and fall back to windows-1252 for Western locales,
-    so anything the detector names that the WHATWG table lacks also ends as windows-1252.
-    """
-    if data.isascii():
-        return "windows-1252"
-    if _is_utf8(data):
-        return "UTF-8"
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data[:200_000]).best()
-    if best is None:
-        return "windows-1252"
-    try:
-        name = _FROM_PYTHON.get(codecs.lookup(best.encoding).name)
-    except LookupError:
-        name = None
-    if name is None or name.startswith("UTF-16"):
-        return "windows-1252"
+    guess = chardet.detect(sample, encoding_era=EncodingEra.MODERN_WEB, prefer_superset=True)
+    name = lookup(guess["encoding"]) or _python_codec_encoding(guess["encoding"])
+    if name is None or name in ("utf-8", "utf-16be", "utf-16le", "replacement", "x-user-defined"):
+        return DEFAULT_ENCODING
+    if name != DEFAULT_ENCODING and (guess["confidence"] or 0.0) < _MIN_CONFIDENCE:
+        return DEFAULT_ENCODING
     return name
 
 

@@ -8,10 +8,14 @@
  * Protocol (newline-delimited JSON, one request in flight per worker):
  *   stdout, once at start:  {"ready": true, "readability": "<version>", "jsdom": "<version>"}
  *                       or  {"fatal": "<message>"} and exit code 3 when the modules cannot be loaded
- *   stdin request:          {"id": n, "html": "<decoded document>", "url": "<snapshot URL>"}
+ *   stdin request:          {"id": n, "html": "<decoded document>", "url": "<snapshot URL>"[, "whole": true]}
+ *                           ("whole": skip Readability, extract the whole body: documents too large for it)
  *   stdout response:        {"id": n, "ok": true, "title": "...", "content": "<html>", "extraction": "readability"|"fallback"}
  *                       or  {"id": n, "ok": false, "reason": "no-text"|"extractor-error", "error": "..."}
  * The worker exits when stdin closes.
+ *
+ * Browser behaviour: links, titles and <noscript> parsing follow the Chromium that made the corpus where
+ * it differs from jsdom (chromium.js).
  *
  * Modules: resolved from POLICYTRACK_NODE_MODULES (a node_modules directory) when set, otherwise by
  * Node's normal lookup (upward from this file to the repository's node_modules, then NODE_PATH).
@@ -54,10 +58,26 @@ function versionOf(name) {
   return null;
 }
 
+const { ChromiumURL, chromiumTitle, enableScriptingFlag } = require('./chromium');
+
+// Readability.js resolves links with the global URL; it gets Chromium's instead (see chromium.js),
+// through a wrapper, so that nothing else in the process sees a different URL.
+function loadReadability() {
+  const dir = process.env.POLICYTRACK_NODE_MODULES;
+  const file = require.resolve(dir ? path.join(dir, '@mozilla/readability/Readability.js')
+    : '@mozilla/readability/Readability.js');
+  const source = require('fs').readFileSync(file, 'utf8');
+  const module = {};
+  // eslint-disable-next-line no-new-func
+  new Function('URL', 'module', source)(ChromiumURL, module);
+  return module.exports;
+}
+
 let JSDOM, VirtualConsole, Readability;
 try {
   ({ JSDOM, VirtualConsole } = load('jsdom'));
-  ({ Readability } = load('@mozilla/readability'));
+  enableScriptingFlag(load('jsdom/lib/jsdom/browser/parser/html.js'));
+  Readability = loadReadability();
 } catch (e) {
   send({ fatal: `cannot load jsdom/@mozilla/readability: ${String(e.message).split('\n')[0]}` });
   process.exit(3);
@@ -65,37 +85,41 @@ try {
 
 const DEBUG = process.env.POLICYTRACK_NORMALIZER_DEBUG === '1';
 
+// One window for the worker's life; each document is parsed into a new Document of it (DOMParser) after
+// the window's URL is set to the document's snapshot URL, so document.URL and baseURI are as if it had
+// been loaded there. A new JSDOM per document built and tore down a whole window (a VM context with
+// every DOM interface, nested windows for iframes) each time: 1.4-2x the CPU for the same documents,
+// byte-identical on every corpus pair. A VirtualConsole with no listeners: page scripts never run, and
+// CSS parse noise is dropped.
+const shared = new JSDOM('', { url: 'about:blank', virtualConsole: new VirtualConsole() });
+const domParser = new shared.window.DOMParser();
+
 function parse(html, url) {
-  // A VirtualConsole with no listeners: page scripts never run, and CSS parse noise is dropped.
-  return new JSDOM(html, { url, virtualConsole: new VirtualConsole() });
+  shared.reconfigure({ url });
+  return domParser.parseFromString(html, 'text/html');
 }
 
 // When Readability finds no article: the whole body, scripts and styles removed, links made absolute
 // like Readability's own _fixRelativeUris does, so fallback documents resolve links the same way.
 function wholeBody(html, url) {
-  const dom = parse(html, url);
-  try {
-    const doc = dom.window.document;
-    if (!doc.body) return null;
-    for (const node of Array.from(doc.body.querySelectorAll('script, style, template'))) node.remove();
-    const baseURI = doc.baseURI;
-    const documentURI = doc.documentURI;
-    const absolute = (uri) => {
-      if (baseURI === documentURI && uri.charAt(0) === '#') return uri;
-      try { return new URL(uri, baseURI).href; } catch (e) { return uri; }
-    };
-    for (const link of Array.from(doc.body.querySelectorAll('a[href]'))) {
-      const href = link.getAttribute('href');
-      if (!/^\s*javascript:/i.test(href)) link.setAttribute('href', absolute(href));
-    }
-    for (const media of Array.from(doc.body.querySelectorAll('img[src]'))) {
-      media.setAttribute('src', absolute(media.getAttribute('src')));
-    }
-    if (!doc.body.textContent.trim()) return null;
-    return doc.body.innerHTML;
-  } finally {
-    dom.window.close();
+  const doc = parse(html, url);
+  if (!doc.body) return null;
+  for (const node of Array.from(doc.body.querySelectorAll('script, style, template'))) node.remove();
+  const baseURI = doc.baseURI;
+  const documentURI = doc.documentURI;
+  const absolute = (uri) => {
+    if (baseURI === documentURI && uri.charAt(0) === '#') return uri;
+    try { return new ChromiumURL(uri, baseURI).href; } catch (e) { return uri; }
+  };
+  for (const link of Array.from(doc.body.querySelectorAll('a[href]'))) {
+    const href = link.getAttribute('href');
+    if (!/^\s*javascript:/i.test(href)) link.setAttribute('href', absolute(href));
   }
+  for (const media of Array.from(doc.body.querySelectorAll('img[src]'))) {
+    media.setAttribute('src', absolute(media.getAttribute('src')));
+  }
+  if (!doc.body.textContent.trim()) return null;
+  return doc.body.innerHTML;
 }
 
 function extract(request) {
@@ -106,16 +130,9 @@ function extract(request) {
   if (DEBUG && html.includes('<!--policytrack-debug:crash-->')) {
     process.exit(70);
   }
-  const dom = parse(html, url);
-  let title;
-  let article;
-  try {
-    const doc = dom.window.document;
-    title = doc.title;
-    article = new Readability(doc).parse();
-  } finally {
-    dom.window.close();
-  }
+  const doc = parse(html, url);
+  const title = chromiumTitle(doc);
+  const article = request.whole ? null : new Readability(doc).parse();
   if (article && article.content) {
     return { ok: true, title, content: article.content, extraction: 'readability' };
   }

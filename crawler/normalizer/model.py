@@ -39,7 +39,7 @@ class Normalized:
     title: str
     body: str
     document: str
-    extraction: str  # "readability" | "fallback" | "pdf"
+    extraction: str  # "readability" | "fallback" | "pdf", "-oversize" appended when reduced (oversize.py)
     comparable_title: str
     comparable_body: str
     content_sha256: str

@@ -11,18 +11,18 @@ from __future__ import annotations
 import os
 from types import TracebackType
 
-from crawler.normalizer import content
+from crawler.normalizer import content, oversize
 from crawler.normalizer.encoding import decode_html
 from crawler.normalizer.markdown import check_html2text, to_markdown
 from crawler.normalizer.model import CaptureMeta, Normalized
-from crawler.normalizer.pdf import pdf_to_markdown
+from crawler.normalizer.pdf import extract_pdf
 from crawler.normalizer.pool import WorkerPool
 from core.document import content_sha256, render_document, snapshot_url, to_comparable
 from core.errors import NotNormalizable
 
 # Bump whenever the output for some capture can change (pinned Readability/jsdom/html2text versions,
 # decoding rules, fallback or PDF handling), so stored history can be re-normalized.
-NORMALIZER_VERSION = "1"
+NORMALIZER_VERSION = "2"
 
 
 def _is_blank(payload: bytes) -> bool:
@@ -53,7 +53,9 @@ class Normalizer:
     """Owns the Readability worker pool; ``normalize`` is blocking and safe to call from many threads.
 
     ``workers`` Node processes (default: one per core) run extractions; further calls wait their turn.
-    A worker exceeding ``timeout`` seconds on a document is killed and replaced.
+    A worker exceeding ``timeout`` seconds on a document is killed and replaced; a PDF extraction runs
+    in its own process under the same timeout; documents above ``oversize.MAX_DOCUMENT_CHARS`` are
+    reduced first (see ``oversize.py``).
     """
 
     def __init__(self, workers: int | None = None, timeout: float = 60.0):
@@ -68,16 +70,22 @@ class Normalizer:
             raise NotNormalizable("capture body is empty", reason="empty")
         kind = content.classify(payload, meta.headers, meta.mimetype)
         if kind == content.PDF:
-            title, body = pdf_to_markdown(payload)
+            title, body = extract_pdf(payload, self.timeout)
             return _result(meta, title, body, "pdf", None)
         text, encoding = decode_html(payload, content.content_types(meta.headers, meta.mimetype))
         if not text.strip():
             raise NotNormalizable("capture body is empty", reason="empty")
-        extracted = self._pool.extract(text, snapshot_url(meta.timestamp, meta.original_url))
+        reduced = oversize.reduce(text)
+        url = snapshot_url(meta.timestamp, meta.original_url)
+        if reduced is None:
+            extracted = self._pool.extract(text, url)
+        else:
+            extracted = self._pool.extract(reduced.html, url, readability=reduced.readability)
         body = to_markdown(extracted["content"])
         if not body.strip():
             raise NotNormalizable("extracted article has no text", reason="no-text")
-        return _result(meta, extracted["title"], body, extracted["extraction"], encoding)
+        extraction = extracted["extraction"] if reduced is None else f"{extracted['extraction']}-oversize"
+        return _result(meta, extracted["title"], body, extraction, encoding)
 
     def close(self) -> None:
         """Stop the workers. Idempotent; later ``normalize`` calls raise PolicytrackError."""

@@ -30,6 +30,9 @@ WORKER_SCRIPT = Path(__file__).with_name("extract_worker.js")
 READABILITY_VERSION = "0.3.0"
 # A worker is replaced after this many documents to bound jsdom's memory growth over long crawls.
 MAX_DOCUMENTS_PER_WORKER = 1000
+# V8 heap limit of a worker: a worker reusing one window stays near 200 MB over 700+ corpus documents,
+# and documents are at most oversize.MAX_DOCUMENT_CHARS; one that still needs more fails alone.
+WORKER_HEAP_MB = 1024
 STARTUP_TIMEOUT = 60.0
 _INSTALL_HINT = "run 'make install' in the repository root"
 
@@ -244,7 +247,7 @@ class WorkerPool:
             raise ConfigurationError(f"Readability.js {version} is installed in {node_modules} but the corpus "
                                      f"form needs {READABILITY_VERSION}; {_INSTALL_HINT}")
         self.timeout = timeout
-        self._argv = [node, str(WORKER_SCRIPT)]
+        self._argv = [node, f"--max-old-space-size={WORKER_HEAP_MB}", str(WORKER_SCRIPT)]
         self._env = {**os.environ, "POLICYTRACK_NODE_MODULES": str(node_modules)}
         self._idle: queue.Queue[_Worker | None] = queue.Queue()
         self._lock = threading.Lock()
@@ -281,8 +284,10 @@ class WorkerPool:
             worker = self._spawn()
         self._idle.put(worker)
 
-    def extract(self, html: str, url: str) -> dict[str, Any]:
+    def extract(self, html: str, url: str, *, readability: bool = True) -> dict[str, Any]:
         """Run Readability on one decoded document; returns the worker's response (``ok`` is true).
+
+        ``readability=False``: skip Readability and extract the whole body (oversize documents).
 
         Raises NotNormalizable with reason 'extractor-timeout', 'extractor-crash', 'extractor-error' or
         'no-text' for this document only.
@@ -298,7 +303,10 @@ class WorkerPool:
             with self._lock:
                 self._ids += 1
                 request_id = self._ids
-            request = json.dumps({"id": request_id, "html": html, "url": url}, ensure_ascii=False)
+            message = {"id": request_id, "html": html, "url": url}
+            if not readability:
+                message["whole"] = True
+            request = json.dumps(message, ensure_ascii=False)
             try:
                 response = worker.call(request.encode("utf-8", "surrogatepass") + b"\n", self.timeout)
             except _Timeout:

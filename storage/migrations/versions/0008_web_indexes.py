@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0008_web_indexes"
-down_revision: str | None = "0006_cli_trust"
+down_revision: str | None = "0007_renormalize"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
