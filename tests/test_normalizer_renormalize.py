@@ -235,10 +235,12 @@ def test_cli_renormalize_reports_and_rejects_unknown_sites(tmp_path, capsys, nor
     db = open_database(url)
     store_history(db, normalizers[0])
     db.dispose()
-    assert main(["renormalize", "--db", url, "--workers", "1", "--quiet", SITE]) == 0
+    assert main(["renormalize", "--db", url, "--workers", "1", SITE]) == 0
     out = capsys.readouterr().out
     assert "5 captures re-normalized on 1 pages" in out
     assert "technical: 1 boundaries appeared, 1 disappeared; 0 new policy changes" in out
+    assert main(["renormalize", "--db", url, "--workers", "1", "--quiet", SITE]) == 0  # nothing left to redo
+    assert capsys.readouterr() == ("", "")  # --quiet: neither the report nor progress
     assert main(["renormalize", "--db", url, "no-such.example"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("policytrack: error:") and "no-such.example" in err and "Traceback" not in err

@@ -55,4 +55,3 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
                    help="only captures normalized by normalizer version V or later (default: every capture "
                         "not yet normalized by the current version)")
     p.add_argument("--workers", type=int, help="normalizer worker processes (default: one per core)")
-    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
