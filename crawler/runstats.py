@@ -31,6 +31,19 @@ def note_error(stats: StatsCollector, message: str) -> None:
         _note(stats, message)
 
 
+def note(stats: StatsCollector, message: str) -> None:
+    """Remember an outcome worth reporting that is not an error (a page the archive refuses to list)."""
+    with _lock:
+        notes = stats.get_value(PREFIX + "notes") or []
+        if len(notes) < MAX_ERRORS:
+            notes.append(message)
+        stats.set_value(PREFIX + "notes", notes)
+
+
+def notes(stats: StatsCollector) -> list[str]:
+    return list(stats.get_value(PREFIX + "notes") or [])
+
+
 def _note(stats: StatsCollector, message: str) -> None:
     errors = stats.get_value(PREFIX + "errors") or []
     if len(errors) < MAX_ERRORS:

@@ -266,6 +266,7 @@ def cmd_history(args: argparse.Namespace) -> int:
             since=parse_day_or_when(args.since) if args.since else None,
             until=parse_day_or_when(args.until) if args.until else None,
         )
+        _warn_provisional(storage.provisional_history(session, args.site, args.url))
     if args.format == "table":
         print(render_history(args.site, versions))
         return EXIT_OK
@@ -284,12 +285,21 @@ def _document(session: Any, site: str, spec: int | date | datetime | None, url: 
     return storage.version_at(session, site, spec, url=url)
 
 
+def _warn_provisional(notes: list[str]) -> None:
+    """On stderr, so that the output itself (a table, JSON, a document) stays what it always is."""
+    for note in notes:
+        print(f"policytrack: note: {note}", file=sys.stderr)
+
+
 def cmd_show(args: argparse.Namespace) -> int:
+    import storage
+
     if args.at and args.version is not None:
         raise ConfigurationError("give either --at DATE or --version ID, not both")
     spec = args.version if args.version is not None else (parse_when(args.at) if args.at else None)
     with open_db(args).session() as session:
         doc = _document(session, args.site, spec, args.url)
+        _warn_provisional(storage.provisional_history(session, args.site, doc.page_url))
     if args.json:
         print(json.dumps(record(doc), indent=2, ensure_ascii=False))
         return EXIT_OK
