@@ -26,6 +26,7 @@ from email.utils import parsedate_to_datetime
 from typing import ClassVar
 
 from scrapy import Request, Spider, signals
+from scrapy import exceptions as scrapy_exceptions
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
@@ -179,8 +180,10 @@ class ArchivePolitenessMiddleware:
         return retry
 
 
-# Connections the archive did not accept at all (as opposed to timeouts and resets mid-answer).
-_CONNECT_ERRORS = (TxConnectionRefused, DNSLookupError, ConnectionRefusedError)
+# Connections the archive did not accept at all (as opposed to timeouts and resets mid-answer). Scrapy
+# >= 2.14 hands download handler errors over as its own DownloadConnectionRefusedError.
+_CONNECT_ERRORS: tuple[type[BaseException], ...] = (TxConnectionRefused, DNSLookupError, ConnectionRefusedError) + tuple(
+    getattr(scrapy_exceptions, name) for name in ("DownloadConnectionRefusedError",) if hasattr(scrapy_exceptions, name))
 
 
 # --- normalizing ---------------------------------------------------------------------------------------
