@@ -117,6 +117,19 @@ def _name(pid: int) -> str:
         return "?"
 
 
+def add_sites(db_url: str, sites: list[tuple[str, str]]) -> None:
+    """Track the sites (in one transaction: ``policytrack add`` per site would dominate the setup)."""
+    import storage
+
+    database = storage.open_database(db_url)
+    try:
+        with database.session() as session:
+            for site, url in sites:
+                storage.add_site(session, site, url)
+    finally:
+        database.dispose()
+
+
 def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "policytrack.cli", *args], capture_output=True, text=True, cwd=REPO)
 
@@ -156,9 +169,7 @@ def main() -> int:
             sites, records = build_archive(size, args.captures, args.changes)
             spec = archive.add_collection(f"scale{size}", records)
             db = f"sqlite:///{tmp}/scale{size}.db"
-            for site, url in sites:
-                if cli("add", site, url, "--db", db).returncode != 0:
-                    raise SystemExit(f"could not add {site}")
+            add_sites(db, sites)
             seconds, sampled, run = measure(db, spec, args.workers)
             counts = run["counts"]
             right = (run["status"] == "succeeded" and counts["pages_complete"] == size

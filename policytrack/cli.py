@@ -68,10 +68,11 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         overrides["POLICYTRACK_EXHAUSTIVE"] = True
     if args.log_level or args.verbose:
         overrides["LOG_LEVEL"] = args.log_level or "INFO"
+    overrides.setdefault("LOG_LEVEL", "WARNING")  # cron: a successful crawl prints only its summary
     for warning in check_overrides(overrides):
         print(f"policytrack: warning: {warning}", file=sys.stderr)
     archive = args.archive if args.archive is not None else os.environ.get("POLICYTRACK_ARCHIVE")
-    quiet_terminal = sys.stderr.isatty() and overrides.get("LOG_LEVEL", "WARNING") not in ("DEBUG", "INFO")
+    quiet_terminal = sys.stderr.isatty() and overrides["LOG_LEVEL"] not in ("DEBUG", "INFO")
     watch = Progress(sys.stderr).watch if quiet_terminal else None
     result = run_crawl(db_url(args), archive=archive, sites=args.sites, overrides=overrides, watch=watch)
     return report(result)

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,32 @@ def test_refused_connections_are_retried_visibly_and_briefly(db_url):
     assert len(retries) == 2 and "retry 1 of 2" in retries[0] and "retry 2 of 2" in retries[1], result.err
     assert result.err.strip().splitlines()[-1].startswith("policytrack: crawl failed")
     assert elapsed < 30
+
+
+def test_progress_is_shown_on_a_terminal_only(archive_factory, db_url):
+    import pty
+
+    archive = archive_factory([replace(c, url=c.url.replace("acme", f"s{n}")) for c in HISTORY for n in range(3)])
+    for n in range(3):
+        setup_site(db_url, f"s{n}.example", f"https://s{n}.example/privacy")
+    argv = [sys.executable, "-m", "policytrack.cli", "crawl", "--archive", archive, "--db", db_url, "--workers", "1",
+            "-s", "POLICYTRACK_CDX_RATE_PER_MINUTE=40"]   # a CDX query every 1.5 s: a few progress ticks
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=follower, timeout=120)
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(leader)
+    assert proc.returncode == 0 and proc.stdout.decode().startswith("run 1 succeeded")
+    text = shown.decode()
+    assert "pages finished" in text and "captures fetched" in text and "left (CDX rate limit)" in text, text
+    assert text.endswith("\r")  # the progress line is cleared once the crawl ends

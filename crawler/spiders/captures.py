@@ -104,10 +104,13 @@ class CapturesSpider(scrapy.Spider):
             if plan is None:
                 return
             self._crawling[plan.page_id] = _PageCrawl(plan, digests=set(plan.done_digests))
-            runstats.inc(self.crawler.stats, "pages_listed")
             yield self._cdx_request(plan)
 
     # --- page bookkeeping --------------------------------------------------------------------------
+    def _listing_ended(self, page: _PageCrawl, outcome: ListingOutcome) -> ListingOutcome:
+        runstats.inc(self.crawler.stats, "pages_listed")  # for progress: the CDX queries left
+        return self._emit(page, outcome)
+
     def _emit(self, page: _PageCrawl, item: Any) -> Any:
         page.items += 1
         return item
@@ -174,7 +177,7 @@ class CapturesSpider(scrapy.Spider):
         if listing.errors and not listing.records:
             # Nothing on this answer could be read: the page's listing is unknown, not empty.
             runstats.inc(self.crawler.stats, "pages_failed")
-            yield self._emit(page, ListingOutcome(plan.page_id, "failed", "unreadable CDX answer"))
+            yield self._listing_ended(page, ListingOutcome(plan.page_id, "failed", "unreadable CDX answer"))
             yield from self._finish(page)
             return
         records = [r for r in unique_records(listing.records) if r.timestamp not in page.seen]
@@ -187,7 +190,7 @@ class CapturesSpider(scrapy.Spider):
             yield self._cdx_request(plan, listing.resume_key)
             return
         # The whole listing is known: decide what to fetch.
-        yield self._emit(page, ListingOutcome(plan.page_id, "listed"))
+        yield self._listing_ended(page, ListingOutcome(plan.page_id, "listed"))
         records, page.listed, page.seen = unique_records(page.listed), [], set()
         if self.exhaustive:
             for record in records:
@@ -251,11 +254,11 @@ class CapturesSpider(scrapy.Spider):
             runstats.note(self.crawler.stats, reason)
             self.logger.warning(reason)
             page.complete = False
-            yield self._emit(page, ListingOutcome(plan.page_id, "blocked", f"HTTP 403 ({blocked.group(0)})"))
+            yield self._listing_ended(page, ListingOutcome(plan.page_id, "blocked", f"HTTP 403 ({blocked.group(0)})"))
         else:
             runstats.inc(self.crawler.stats, "pages_failed")
             self._error(page, f"CDX query failed with HTTP {response.status} ({response.url})")
-            yield self._emit(page, ListingOutcome(plan.page_id, "failed", f"HTTP {response.status}"))
+            yield self._listing_ended(page, ListingOutcome(plan.page_id, "failed", f"HTTP {response.status}"))
         yield from self._finish(page)
 
     def cdx_failed(self, failure: Failure) -> Iterator[Any]:
@@ -264,7 +267,7 @@ class CapturesSpider(scrapy.Spider):
             return
         runstats.inc(self.crawler.stats, "pages_failed")
         self._error(page, f"archive unreachable for CDX query {failure.request.url}: {failure.getErrorMessage()}")
-        yield self._emit(page, ListingOutcome(page.plan.page_id, "failed",
+        yield self._listing_ended(page, ListingOutcome(page.plan.page_id, "failed",
                                               f"unreachable: {failure.getErrorMessage()[:200]}"))
         yield from self._finish(page)
 
