@@ -100,7 +100,13 @@ class CapturesSpider(scrapy.Spider):
             while len(self._crawling) >= self.pages_in_flight:
                 self._room = Deferred()
                 await maybe_deferred_to_future(self._room)
-            plan = await maybe_deferred_to_future(deferToThread(next, self.pages, None))
+            try:
+                plan = await maybe_deferred_to_future(deferToThread(next, self.pages, None))
+            except Exception as exc:  # the store could not be read: no page after this one can be planned
+                self.logger.exception("could not read the next page's plan")
+                runstats.note_error(self.crawler.stats, f"could not read the next page to crawl: "
+                                                        f"{type(exc).__name__}: {exc}")
+                raise CloseSpider(FAILED_REASON) from None
             if plan is None:
                 return
             self._crawling[plan.page_id] = _PageCrawl(plan, digests=set(plan.done_digests))
