@@ -254,8 +254,8 @@ class NormalizerMiddleware:
         except PolicytrackError as exc:  # ConfigurationError and a closed pool: no capture can be normalized
             return NormalizerFailed(f"normalizer failed: {exc}", fatal=True)
         except Exception as exc:  # a defect on one document: recorded on the run, the crawl goes on
-            logger.exception("normalizing %s %s failed", meta.original_url, meta.timestamp)
-            return NormalizerFailed(f"normalizer failed on this capture: {type(exc).__name__}: {exc}", fatal=False)
+            logger.debug("normalizing %s %s failed", meta.original_url, meta.timestamp, exc_info=True)
+            return NormalizerFailed(f"normalizer failed on this capture: {runstats.describe(exc)}", fatal=False)
         if looks_like_soft_404(result.title, result.body):
             return NoDocument("soft-404", "the page says it was not found")
         return result

@@ -98,7 +98,7 @@ class StoragePipeline:
         try:
             self._store(item)
         except Exception as exc:
-            self._note_failure(page_id, f"could not store {type(item).__name__}: {type(exc).__name__}: {exc}")
+            self._note_failure(page_id, f"could not store {type(item).__name__}: {runstats.describe(exc)}")
         if page_id is None:
             return
         with self._pages_lock:
@@ -109,7 +109,8 @@ class StoragePipeline:
             self._finish_page(finished)
 
     def _note_failure(self, page_id: int | None, message: str) -> None:
-        logger.error("page %s: %s", page_id, message, exc_info=True)
+        logger.error("page %s: %s", page_id, message)
+        logger.debug("page %s: the error in full", page_id, exc_info=True)
         runstats.note_error(self.stats, f"page {page_id}: {message}" if page_id is not None else message)
         if page_id is not None:
             with self._pages_lock:
@@ -198,7 +199,7 @@ class StoragePipeline:
                 result = storage.rebuild_versions(session, page_id, self.run_id)
                 storage.record_page_crawled(session, page_id, self.run_id, complete=complete)
         except Exception as exc:
-            self._note_failure(page_id, f"could not rebuild its versions: {type(exc).__name__}: {exc}")
+            self._note_failure(page_id, f"could not rebuild its versions: {runstats.describe(exc)}")
             return False
         runstats.inc(self.stats, "captures_reused", reused)
         runstats.inc(self.stats, "versions_new", result.versions_new)

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from scrapy import signals
 from scrapy.crawler import AsyncCrawlerRunner, Crawler, CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
@@ -143,7 +142,7 @@ def _typed(settings: Settings, name: str, value: Any) -> Any:
 
 def prepare_run(db: storage.Database, settings: Settings, sites: Sequence[str] | None, trigger: str,
                 schedule: tuple[str, datetime | None] | None = None) -> RunPlan:
-    """Open the CrawlRun row, lease its sites and read what is already known about each page.
+    """Open the CrawlRun row, lease its sites and list the pages to crawl (their plans are read later).
 
     One immediate transaction: abandoned runs are reaped, the run is created with its ``run:`` lease
     (and its schedule link), and the site leases are taken, all or nothing.
@@ -185,6 +184,7 @@ def finish_run(db: storage.Database, plan: RunPlan, crawler: Crawler | None, fai
         counts["errors_count"] = counts.get("errors_count", 0) + len(live.errors)
     if failure:
         errors.append(failure)
+        counts["errors_count"] = counts.get("errors_count", 0) + 1
     status = run_status(counts, failure, interrupted)
     # Sites left out and blocked pages are notes, not errors: a rerun would not change them.
     notes = [f"{SKIPPED_PREFIX}{host}: being crawled by {who}" for host, who in plan.skipped_sites.items()]

@@ -31,6 +31,14 @@ def note_error(stats: StatsCollector, message: str) -> None:
         _note(stats, message)
 
 
+def describe(exc: BaseException) -> str:
+    """An exception in one line, for a run's errors: its type and the first line of its message
+    (a database error's own message, not the statement and parameters SQLAlchemy appends)."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else type(cause).__name__}"
+
+
 def note(stats: StatsCollector, message: str) -> None:
     """Remember an outcome worth reporting that is not an error (a page the archive refuses to list)."""
     with _lock:

@@ -32,7 +32,7 @@ def report(result: Any, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> i
         print("policytrack: crawl interrupted (stopped by a signal); the next crawl resumes it", file=err)
         return EXIT_ERROR
     if not result.ok:
-        first = result.errors[0] if result.errors else "see the log above"
+        first = result.errors[0].strip().splitlines()[0] if result.errors else "see the log above"
         print(f"policytrack: crawl {result.status} with {result.counts.get('errors_count') or len(result.errors)} "
               f"error(s); first: {first}", file=err)
         return EXIT_ERROR

@@ -138,3 +138,27 @@ def test_history_of_a_page_whose_crawl_did_not_complete_is_provisional(proxied, 
     shown = run_cli("history", SITE, db=db_url)
     assert shown.code == 0 and "provisional" not in shown.err
     assert runs(db_url)[0]["counts"]["pages_complete"] == 1
+
+
+def test_a_page_whose_versions_cannot_be_stored_fails_the_run_and_spares_the_others(archive_factory, db_url):
+    """The database refuses one page's versions (a trigger): that page's error is recorded, the other
+    page's history is complete all the same."""
+    import sqlite3
+
+    other = "https://other.example/privacy"
+    archive = archive_factory([WarcCapture("https://acme.example/privacy", "20100101000000", page("A.")),
+                               WarcCapture(other, "20100101000000", page("Other A.")),
+                               WarcCapture(other, "20120101000000", page("Other B."))])
+    setup_site(db_url)
+    setup_site(db_url, "other.example", other)
+    with sqlite3.connect(db_url.removeprefix("sqlite:///")) as connection:
+        connection.execute("CREATE TRIGGER refuse_acme BEFORE INSERT ON versions WHEN NEW.page_id = "
+                           "(SELECT pages.id FROM pages WHERE url = 'https://acme.example/privacy') "
+                           "BEGIN SELECT RAISE(ABORT, 'versions of acme refused'); END")
+    result = crawl(db_url, archive)
+    assert_failed_with_one_line(result, "could not rebuild its versions", "versions of acme refused")
+    run = runs(db_url)[0]
+    assert run["status"] == "failed" and run["counts"]["pages_complete"] == 1
+    assert [v["first_seen"] for v in history(db_url, "other.example")] == ["20100101000000", "20120101000000"]
+    assert "provisional" in run_cli("history", SITE, db=db_url).err
+    assert "provisional" not in run_cli("history", "other.example", db=db_url).err

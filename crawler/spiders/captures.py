@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, AsyncIterator, Callable, Iterable, Iterator
+from typing import Any, AsyncIterator, Iterable, Iterator
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
@@ -103,9 +103,9 @@ class CapturesSpider(scrapy.Spider):
             try:
                 plan = await maybe_deferred_to_future(deferToThread(next, self.pages, None))
             except Exception as exc:  # the store could not be read: no page after this one can be planned
-                self.logger.exception("could not read the next page's plan")
+                self.logger.debug("could not read the next page's plan", exc_info=True)
                 runstats.note_error(self.crawler.stats, f"could not read the next page to crawl: "
-                                                        f"{type(exc).__name__}: {exc}")
+                                                        f"{runstats.describe(exc)}")
                 raise CloseSpider(FAILED_REASON) from None
             if plan is None:
                 return
@@ -148,8 +148,8 @@ class CapturesSpider(scrapy.Spider):
         except Exception as exc:
             if page is None:
                 raise
-            self.logger.exception("spider error on %s", page.plan.url)
-            self._error(page, f"crawler error on {page.plan.url}: {type(exc).__name__}: {exc}")
+            self.logger.debug("spider error on %s", page.plan.url, exc_info=True)
+            self._error(page, f"crawler error on {page.plan.url}: {runstats.describe(exc)}")
             if page.plan.page_id in self._crawling:
                 yield from self._finish(page)
 
