@@ -101,3 +101,4 @@ class PageFinished:
     page_id: int
     items: int
     complete: bool
+    inferred: InferredCaptures | None = None   # stored once the fetched captures they copy are stored

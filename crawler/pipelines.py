@@ -131,10 +131,6 @@ class StoragePipeline:
         elif isinstance(item, ListingOutcome):
             with self.write_lock, self.db.session(immediate=True) as session:
                 storage.record_listing(session, item.page_id, item.state, item.reason, self.run_id)
-        elif isinstance(item, InferredCaptures):
-            with self.write_lock, self.db.session(immediate=True) as session:
-                storage.record_captures(session, item.page_id, item.records, self.run_id)
-                storage.record_inferred(session, item.page_id, item.contents)
         else:
             raise TypeError(f"unknown item {item!r}")
 
@@ -181,20 +177,24 @@ class StoragePipeline:
             failed = page_id in self._failed_pages
             self._failed_pages.discard(page_id)
         complete = finished.complete and not failed
-        if self._rebuild(page_id, complete) and complete:
+        if self._rebuild(page_id, complete, finished.inferred) and complete:
             runstats.inc(self.stats, "pages_complete")
 
     def _rebuild_pages(self, page_ids: list[int]) -> None:
         for page_id in page_ids:
             self._rebuild(page_id, complete=False)
 
-    def _rebuild(self, page_id: int, complete: bool) -> bool:
-        """Resolve captures that share an already-fetched payload, then rebuild the page's versions.
+    def _rebuild(self, page_id: int, complete: bool, inferred: InferredCaptures | None = None) -> bool:
+        """Record what bisection inferred, resolve captures that share an already-fetched payload, then
+        rebuild the page's versions -- one transaction, after every other item of the page is stored.
 
         One page's failure is recorded and does not keep the other pages from being rebuilt.
         """
         try:
             with self.write_lock, self.db.session(immediate=True) as session:
+                if inferred is not None:
+                    storage.record_captures(session, page_id, inferred.records, self.run_id)
+                    storage.record_inferred(session, page_id, inferred.contents)
                 reused = storage.reuse_fetched_digests(session, page_id)
                 result = storage.rebuild_versions(session, page_id, self.run_id)
                 storage.record_page_crawled(session, page_id, self.run_id, complete=complete)

@@ -128,12 +128,12 @@ class CapturesSpider(scrapy.Spider):
 
     def _finish(self, page: _PageCrawl) -> Iterator[Any]:
         self._crawling.pop(page.plan.page_id, None)
+        inferred = None
         if page.planner is not None and page.planner.inferred:
-            inferred = page.planner.inferred
-            runstats.inc(self.crawler.stats, "captures_inferred", len(inferred))
-            yield self._emit(page, InferredCaptures(page.plan.page_id, [page.by_timestamp[ts] for ts in sorted(inferred)],
-                                                    dict(inferred)))
-        yield PageFinished(page.plan.page_id, page.items, page.complete)
+            found = page.planner.inferred
+            runstats.inc(self.crawler.stats, "captures_inferred", len(found))
+            inferred = InferredCaptures(page.plan.page_id, [page.by_timestamp[ts] for ts in sorted(found)], dict(found))
+        yield PageFinished(page.plan.page_id, page.items, page.complete, inferred)
         runstats.inc(self.crawler.stats, "pages_finished")
         room, self._room = self._room, None
         if room is not None:
