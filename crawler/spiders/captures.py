@@ -133,21 +133,19 @@ class CapturesSpider(scrapy.Spider):
             found = page.planner.inferred
             runstats.inc(self.crawler.stats, "captures_inferred", len(found))
             inferred = InferredCaptures(page.plan.page_id, [page.by_timestamp[ts] for ts in sorted(found)], dict(found))
-        yield PageFinished(page.plan.page_id, page.items, page.complete, inferred)
         runstats.inc(self.crawler.stats, "pages_finished")
         room, self._room = self._room, None
         if room is not None:
-            room.callback(None)
+            room.callback(None)  # start() may read the next page
+        yield PageFinished(page.plan.page_id, page.items, page.complete, inferred)
 
-    def _guarded(self, page: _PageCrawl | None, outputs: Iterator[Any]) -> Iterator[Any]:
+    def _guarded(self, page: _PageCrawl, outputs: Iterator[Any]) -> Iterator[Any]:
         """Run a callback's outputs; a defect in them is recorded and ends the page instead of hanging it."""
         try:
             yield from outputs
         except CloseSpider:
             raise
         except Exception as exc:
-            if page is None:
-                raise
             self.logger.debug("spider error on %s", page.plan.url, exc_info=True)
             self._error(page, f"crawler error on {page.plan.url}: {runstats.describe(exc)}")
             if page.plan.page_id in self._crawling:
