@@ -6,14 +6,24 @@
 Builds pages with hundreds of captures and known change points (warcio), serves them with a real pywb on
 loopback, and crawls each page twice into fresh SQLite files: once in bisection mode (default) and once
 with --exhaustive. Every capture has different bytes (a footer timestamp, as real pages do), so digest
-deduplication alone saves nothing. Prints, per page:
+deduplication alone saves nothing. Pages come in three kinds:
 
-    captures, distinct digests, changes known, fetched (bisection / exhaustive), changes found and
+* ``forward``: every change leads to a new text (the case bisection is built for: it must pin them all);
+* ``revert``: the text changes and later changes back (A -> B -> A, B lasting a few captures);
+* ``oscillate``: the text flips between two texts many times.
+
+Bisection cannot see a change whose ends carry the same text when no fetch lands inside it: on revert
+and oscillate pages it misses changes, by design (``--exhaustive`` does not). Prints, per page:
+
+    kind, captures, distinct digests, changes known, fetched (bisection / exhaustive), changes found and
     pinned to their adjacent pair (bisection / exhaustive), the bound (changes+1)*ceil(log2(captures)),
     and fetched/versions.
 
-and a summary line ``bisection_fetched=N exhaustive_fetched=M ratio=R all_changes_pinned=yes|no
-within_bound=yes|no``.
+and summary lines ``bisection_fetched=N exhaustive_fetched=M ratio=R all_changes_pinned=yes|no
+within_bound=yes|no`` (forward pages: what bisection promises) and ``missed_by_bisection=K of C
+saved_fetches=S`` (revert and oscillate pages: changes bisection missed against fetches it saved).
+The exit status is non-zero if bisection misses a forward change, exceeds its bound, or exhaustive
+mode misses any change.
 """
 
 from __future__ import annotations
@@ -45,6 +55,7 @@ class SyntheticPage:
     captures: int
     changes: int
     duplicate_every: int = 0      # every n-th capture repeats the previous bytes exactly (same digest)
+    kind: str = "forward"         # forward | revert | oscillate (see the module docstring)
 
 
 def policy_html(site: str, version: int, stamp: str) -> bytes:
@@ -63,13 +74,21 @@ def build(page: SyntheticPage, rng: random.Random) -> tuple[list[WarcCapture], l
     start = datetime(2004, 1, 1)
     stamps = sorted({(start + timedelta(hours=rng.randrange(0, 20 * 365 * 24))).strftime("%Y%m%d%H%M%S")
                      for _ in range(page.captures * 2)})[: page.captures]
-    points = sorted(rng.sample(range(1, len(stamps)), page.changes))
-    captures, version, previous = [], 0, b""
+    if page.kind == "revert":  # A -> B -> A, B for a few captures, page.changes // 2 times
+        points = []
+        for start_at in sorted(rng.sample(range(1, len(stamps) - 8, 10), page.changes // 2)):
+            points += [start_at, start_at + rng.randrange(1, 5)]
+    else:
+        points = sorted(rng.sample(range(1, len(stamps)), page.changes))
+    changed = set(points)
+    captures, version, previous, text = [], 0, b"", 0
     for i, stamp in enumerate(stamps):
         if version < len(points) and i == points[version]:
             version += 1
-        duplicate = page.duplicate_every and i % page.duplicate_every == 0 and i and (i not in points)
-        body = previous if duplicate else policy_html(page.site, version, stamp)
+        # forward: a new text at each change; revert and oscillate: two texts, flipping at each change.
+        text = version if page.kind == "forward" else version % 2
+        duplicate = page.duplicate_every and i % page.duplicate_every == 0 and i and (i not in changed)
+        body = previous if duplicate else policy_html(page.site, text, stamp)
         captures.append(WarcCapture(page.url, stamp, body))
         previous = body
     return captures, [(stamps[p - 1], stamps[p]) for p in points]
@@ -105,10 +124,13 @@ def main() -> int:
         SyntheticPage("rare.example", "https://rare.example/privacy", 300, 2),
         SyntheticPage("busy.example", "https://busy.example/legal/privacy", 500, 8, duplicate_every=7),
         SyntheticPage("churn.example", "https://churn.example/privacy", 400, 20),
+        SyntheticPage("revert.example", "https://revert.example/privacy", 300, 6, kind="revert"),
+        SyntheticPage("flipflop.example", "https://flipflop.example/privacy", 300, 15, kind="oscillate"),
     ]
     totals = {"bisect": 0, "exhaustive": 0}
-    all_pinned, within_bound = True, True
-    header = (f"{'site':<16} {'captures':>8} {'digests':>8} {'changes':>7} {'fetch_bis':>9} {'fetch_exh':>9} "
+    reverting = {"changes": 0, "missed": 0, "saved": 0}
+    all_pinned, within_bound, exhaustive_complete = True, True, True
+    header = (f"{'site':<16} {'kind':<9} {'captures':>8} {'digests':>8} {'changes':>7} {'fetch_bis':>9} {'fetch_exh':>9} "
               f"{'found_bis':>9} {'found_exh':>9} {'bound':>6} {'fetched/ver':>11}")
     print(header)
     with tempfile.TemporaryDirectory() as tmp, LocalArchive(Path(tmp) / "archive") as archive:
@@ -120,17 +142,25 @@ def main() -> int:
             fetched_e, versions_e = crawl(f"sqlite:///{tmp}/{page.site}-e.db", spec, page.site, page.url, True)
             bound = (len(changes) + 1) * math.ceil(math.log2(len(captures)))
             found_b, found_e = pinned(versions_b, changes), pinned(versions_e, changes)
-            all_pinned &= found_b == len(changes) == found_e and len(versions_b) == len(changes) + 1
-            within_bound &= fetched_b <= bound
-            totals["bisect"] += fetched_b
-            totals["exhaustive"] += fetched_e
-            print(f"{page.site:<16} {len(captures):>8} {digests:>8} {len(changes):>7} {fetched_b:>9} {fetched_e:>9} "
+            exhaustive_complete &= found_e == len(changes) and len(versions_e) == len(changes) + 1
+            if page.kind == "forward":
+                all_pinned &= found_b == len(changes) and len(versions_b) == len(changes) + 1
+                within_bound &= fetched_b <= bound
+                totals["bisect"] += fetched_b
+                totals["exhaustive"] += fetched_e
+            else:
+                reverting["changes"] += len(changes)
+                reverting["missed"] += len(changes) - found_b
+                reverting["saved"] += fetched_e - fetched_b
+            print(f"{page.site:<16} {page.kind:<9} {len(captures):>8} {digests:>8} {len(changes):>7} {fetched_b:>9} {fetched_e:>9} "
                   f"{found_b:>6}/{len(changes):<2} {found_e:>6}/{len(changes):<2} {bound:>6} "
                   f"{fetched_b / max(1, len(versions_b)):>11.1f}")
     ratio = totals["bisect"] / max(1, totals["exhaustive"])
     print(f"bisection_fetched={totals['bisect']} exhaustive_fetched={totals['exhaustive']} ratio={ratio:.3f} "
           f"all_changes_pinned={'yes' if all_pinned else 'no'} within_bound={'yes' if within_bound else 'no'}")
-    return 0 if all_pinned and within_bound else 1
+    print(f"missed_by_bisection={reverting['missed']} of {reverting['changes']} saved_fetches={reverting['saved']} "
+          f"(revert and oscillate pages) exhaustive_found_all={'yes' if exhaustive_complete else 'no'}")
+    return 0 if all_pinned and within_bound and exhaustive_complete else 1
 
 
 if __name__ == "__main__":

@@ -33,10 +33,15 @@ class Archive:
         if spec.startswith("pywb:"):
             kind, spec = "pywb", spec[len("pywb:"):]
         parts = urlsplit(spec)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigurationError(
                 f"invalid archive {spec!r}: expected https://web.archive.org or pywb:http://HOST:PORT/COLLECTION"
             )
+        try:
+            if parts.port == 0:
+                raise ValueError("port 0")
+        except ValueError:
+            raise ConfigurationError(f"invalid archive {spec!r}: the port must be a number from 1 to 65535") from None
         path = parts.path.rstrip("/")
         if kind == "pywb" and not path:
             raise ConfigurationError(f"invalid archive {spec!r}: a pywb archive needs a collection, e.g. pywb:http://127.0.0.1:8080/my-coll")

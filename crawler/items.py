@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from crawler.bisect import NO_TEXT
 from crawler.cdx import CdxRecord
+from crawler.normalizer import Normalized
 
 
 @dataclass
@@ -42,7 +44,9 @@ class ListingOutcome:
 
 @dataclass
 class FetchedCapture:
-    """The raw bytes of one capture, as replayed in ``id_`` mode (after following archived redirects)."""
+    """The raw bytes of one capture, as replayed in ``id_`` mode (after following archived redirects),
+    with what they normalized to (:class:`~crawler.middlewares.NormalizerMiddleware`): ``normalized``,
+    or ``no_document`` -- the reason the capture holds no policy text (``empty``, ``soft-404``, ...)."""
 
     page_id: int
     site: str
@@ -51,8 +55,15 @@ class FetchedCapture:
     http_status: int
     headers: list[tuple[str, str]]
     fetched_url: str
+    normalized: Normalized | None = None
+    no_document: str | None = None
     final_url: str | None = None        # set when an archived redirect was followed
     final_timestamp: str | None = None
+
+    @property
+    def content(self) -> str:
+        """What bisection compares: the text's hash, or ``NO_TEXT`` for a capture without a document."""
+        return self.normalized.content_sha256 if self.normalized is not None else NO_TEXT
 
 
 @dataclass
@@ -76,3 +87,18 @@ class InferredCaptures:
     page_id: int
     records: list[CdxRecord]
     contents: dict[str, str]        # timestamp -> content hash
+
+
+@dataclass
+class PageFinished:
+    """Every capture of one page this run will resolve is resolved: its versions can be rebuilt now.
+
+    ``items``: how many items the spider yielded for the page before this one (the pipeline stores items
+    concurrently, so it rebuilds once it has stored that many). ``complete``: the spider met no error on
+    the page -- its whole listing was read and every capture it decided to fetch was resolved.
+    """
+
+    page_id: int
+    items: int
+    complete: bool
+    inferred: InferredCaptures | None = None   # stored once the fetched captures they copy are stored

@@ -1,4 +1,6 @@
-"""Archive politeness: per-endpoint-kind rate pools and 429 pauses, as one downloader middleware.
+"""Downloader middlewares: archive politeness, and normalizing each capture as it is downloaded.
+
+Politeness: per-endpoint-kind rate pools and 429 pauses (:class:`ArchivePolitenessMiddleware`).
 
 The Internet Archive limits each endpoint kind separately (CDX/timemap ~30/min, mementos ~8/s) and
 blocks IPs that keep hitting an endpoint after a 429. So every request is tagged with its endpoint
@@ -6,24 +8,36 @@ kind (``request.meta["policytrack_endpoint"]``: ``"cdx"`` or ``"capture"``) and 
 kind's pool; a 429 pauses the whole pool for ``Retry-After`` seconds (default 60) before the request is
 retried. Pools are shared by every spider in the process (keyed by archive host and kind), because the
 archive counts per IP, not per spider.
+
+Normalizing (:class:`NormalizerMiddleware`): the spider bisects a page's history, so which capture it
+fetches next depends on what the previous ones normalized to. Normalizing in the download path -- the
+way Scrapy attaches parsed data to a response -- hands the spider that answer with the response itself:
+nothing waits on the item pipeline, which only stores (an earlier design awaited pipeline results and
+stalled once Scrapy's scraper back-pressure stopped the downloads those results waited for).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 from typing import ClassVar
 
-from scrapy import Request, Spider
+from scrapy import Request, Spider, signals
+from scrapy import exceptions as scrapy_exceptions
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet import reactor
+from twisted.internet.error import ConnectionRefusedError as TxConnectionRefused, DNSLookupError
 from twisted.internet.task import deferLater
+from twisted.internet.threads import deferToThread
 
+from core.errors import NotNormalizable, PolicytrackError
 from crawler import runstats
+from crawler.normalizer import CaptureMeta, Normalized, Normalizer
+from crawler.soft404 import looks_like_soft_404
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +93,7 @@ class ArchivePolitenessMiddleware:
         self.max_rate_limit_retries = settings.getint("POLICYTRACK_MAX_RATE_LIMIT_RETRIES")
         self.backoff_base = settings.getfloat("POLICYTRACK_BACKOFF_BASE")
         self.backoff_max = settings.getfloat("POLICYTRACK_BACKOFF_MAX")
+        self.connect_retries = settings.getint("POLICYTRACK_CONNECT_RETRIES")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "ArchivePolitenessMiddleware":
@@ -96,6 +111,8 @@ class ArchivePolitenessMiddleware:
         return pool
 
     async def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        from twisted.internet import reactor  # the one Scrapy installed (importing it earlier would install one)
+
         pool = self._pool(request)
         if pool is None:
             return None
@@ -115,7 +132,20 @@ class ArchivePolitenessMiddleware:
         request.meta["policytrack_backoff"] = min(self.backoff_max, self.backoff_base * 2 ** attempt)
 
     def process_exception(self, request: Request, exception: Exception, spider: Spider | None = None) -> None:
-        self._backoff(request)   # timeouts, refused and reset connections: RetryMiddleware retries
+        """Timeouts, refused and reset connections: RetryMiddleware retries, after a backoff.
+
+        An archive that refuses connections (down, wrong port) is not going to answer the next minute:
+        those are retried only ``POLICYTRACK_CONNECT_RETRIES`` times, each one said in the log.
+        """
+        self._backoff(request)
+        if isinstance(exception, _CONNECT_ERRORS):
+            request.meta["max_retry_times"] = min(request.meta.get("max_retry_times", self.connect_retries),
+                                                  self.connect_retries)
+            attempt = request.meta.get("retry_times", 0) + 1
+            if attempt <= self.connect_retries:
+                logger.warning("the archive did not accept the connection for %s (%s): retry %d of %d in %.0f s",
+                               request.url, type(exception).__name__, attempt, self.connect_retries,
+                               request.meta["policytrack_backoff"])
         return None
 
     def process_response(self, request: Request, response: Response, spider: Spider | None = None):
@@ -148,3 +178,99 @@ class ArchivePolitenessMiddleware:
         retry = request.replace(dont_filter=True)
         retry.meta["policytrack_rate_limited"] = retries
         return retry
+
+
+# Connections the archive did not accept at all (as opposed to timeouts and resets mid-answer). Scrapy
+# >= 2.14 hands download handler errors over as its own DownloadConnectionRefusedError.
+_CONNECT_ERRORS: tuple[type[BaseException], ...] = (TxConnectionRefused, DNSLookupError, ConnectionRefusedError) + tuple(
+    getattr(scrapy_exceptions, name) for name in ("DownloadConnectionRefusedError",) if hasattr(scrapy_exceptions, name))
+
+
+# --- normalizing ---------------------------------------------------------------------------------------
+NORMALIZE = "policytrack_normalize"        # request.meta: the capture's CaptureMeta (headers come later)
+NORMALIZED = "policytrack_normalized"      # response.meta: a Normalized, a NoDocument or a NormalizerFailed
+
+
+@dataclass(frozen=True)
+class NoDocument:
+    """The capture holds no policy text (``reason``: empty, unsupported-type, soft-404, ...): final."""
+
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class NormalizerFailed:
+    """The normalizer itself failed. ``fatal``: it cannot work at all (Node missing or not starting)."""
+
+    message: str
+    fatal: bool
+
+
+def header_list(response: Response) -> list[tuple[str, str]]:
+    headers: list[tuple[str, str]] = []
+    for name, values in response.headers.items():
+        for value in values:
+            headers.append((name.decode("latin-1"), value.decode("latin-1")))
+    return headers
+
+
+class NormalizerMiddleware:
+    """Normalize every archived capture response (2xx with ``Memento-Datetime``) whose request carries
+    ``meta[NORMALIZE]``, in Twisted's thread pool, and attach the outcome as ``meta[NORMALIZED]``.
+
+    Owns the Readability worker pool: started on first use (a crawl with nothing to fetch starts no Node
+    process) and stopped when the spider closes.
+    """
+
+    def __init__(self, crawler: Crawler):
+        settings = crawler.settings
+        workers = settings.get("POLICYTRACK_NORMALIZER_WORKERS")
+        self.workers = int(workers) if workers else None
+        self.timeout = settings.getfloat("POLICYTRACK_NORMALIZER_TIMEOUT")
+        self._normalizer: Normalizer | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+        crawler.signals.connect(self.close, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "NormalizerMiddleware":
+        return cls(crawler)
+
+    async def process_response(self, request: Request, response: Response, spider: Spider | None = None):
+        meta = request.meta.get(NORMALIZE)
+        if meta is None or "Memento-Datetime" not in response.headers or not 200 <= response.status < 300:
+            return response
+        meta = replace(meta, headers=tuple(header_list(response)))
+        request.meta[NORMALIZED] = await maybe_deferred_to_future(deferToThread(self.normalize, response.body, meta))
+        return response
+
+    def normalize(self, payload: bytes, meta: CaptureMeta) -> Normalized | NoDocument | NormalizerFailed:
+        """In a worker thread: one capture's outcome, never an exception."""
+        try:
+            result = self._get().normalize(payload, meta)
+        except NotNormalizable as exc:
+            return NoDocument(exc.reason, str(exc))
+        except PolicytrackError as exc:  # ConfigurationError and a closed pool: no capture can be normalized
+            return NormalizerFailed(f"normalizer failed: {exc}", fatal=True)
+        except Exception as exc:  # a defect on one document: recorded on the run, the crawl goes on
+            logger.debug("normalizing %s %s failed", meta.original_url, meta.timestamp, exc_info=True)
+            return NormalizerFailed(f"normalizer failed on this capture: {runstats.describe(exc)}", fatal=False)
+        if looks_like_soft_404(result.title, result.body):
+            return NoDocument("soft-404", "the page says it was not found")
+        return result
+
+    def _get(self) -> Normalizer:
+        with self._lock:
+            if self._closed:
+                raise PolicytrackError("the normalizer is closed (the crawl is ending)")
+            if self._normalizer is None:
+                self._normalizer = Normalizer(workers=self.workers, timeout=self.timeout)
+            return self._normalizer
+
+    def close(self, spider: Spider | None = None) -> None:
+        with self._lock:
+            self._closed = True
+            normalizer, self._normalizer = self._normalizer, None
+        if normalizer is not None:
+            normalizer.close()

@@ -19,20 +19,19 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from scrapy import signals
 from scrapy.crawler import AsyncCrawlerRunner, Crawler, CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet.defer import Deferred, DeferredList, succeed
 
 import storage
+from core.errors import ConfigurationError
 from crawler import runstats
 from crawler.archive import Archive
 from crawler.items import PagePlan
-from crawler.results import results_for
-from crawler.spiders.captures import CapturesSpider
+from crawler.spiders.captures import FAILED_REASON, CapturesSpider
 from storage import leases
 from storage.leases import Holder, LeaseKeeper
 from storage.live import live_page_ids
@@ -60,10 +59,14 @@ class CrawlResult:
 
 @dataclass
 class RunPlan:
-    """A started run: its id, the pages to crawl, the leases' holder, and what was left out."""
+    """A started run: its id, the pages to crawl, the leases' holder, and what was left out.
+
+    Only the pages' names are read up front; what the store knows about each page is read when the
+    spider gets to it (:meth:`page_plans`), so a run over many pages does not hold all of it at once.
+    """
 
     run_id: int
-    plans: list[PagePlan]
+    pages: list[storage.PageRef]
     holder: Holder
     live_page_ids: set[int]
     skipped_sites: dict[str, str]
@@ -71,24 +74,75 @@ class RunPlan:
 
     @property
     def live_plans(self) -> list[PagePlan]:
-        return [plan for plan in self.plans if plan.page_id in self.live_page_ids]
+        return [PagePlan(p.page_id, p.site, p.url) for p in self.pages if p.page_id in self.live_page_ids]
+
+    def page_plans(self, db: storage.Database) -> Iterator[PagePlan]:
+        """Each page with what the store knows about it, read one page at a time (in the spider's thread)."""
+        for page in self.pages:
+            with db.session() as session:
+                state = storage.fetch_state(session, page.page_id)
+            yield PagePlan(page.page_id, page.site, page.url, set(state.done_timestamps),
+                           set(state.done_digests), dict(state.contents))
 
 
 def crawl_settings(db_url: str, archive: str | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Scrapy settings of one crawl; a bad archive or setting value raises ConfigurationError now,
+    before anything starts (see :func:`check_overrides` for unknown names)."""
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
     settings.set("POLICYTRACK_DB", db_url, priority="cmdline")
-    if archive:
+    if archive is not None:
+        if not archive.strip():
+            raise ConfigurationError("invalid archive '': give https://web.archive.org or pywb:http://HOST:PORT/COLLECTION")
         settings.set("POLICYTRACK_ARCHIVE", archive, priority="cmdline")
     for name, value in (overrides or {}).items():
-        settings.set(name, value, priority="cmdline")
+        settings.set(name, _typed(settings, name, value), priority="cmdline")
     Archive.parse(settings.get("POLICYTRACK_ARCHIVE"))  # fail early on a bad archive spec
+    for name in _POSITIVE:
+        if not settings.getfloat(name) > 0:
+            raise ConfigurationError(f"invalid setting {name}={settings.get(name)!r}: must be more than 0")
+    workers = settings.get("POLICYTRACK_NORMALIZER_WORKERS")
+    if workers is not None and not (str(workers).isdigit() and int(workers) >= 1):
+        raise ConfigurationError(f"invalid number of normalizer workers {workers!r}: a whole number, at least 1")
     return settings
+
+
+# Settings a crawl divides by or waits on: zero or negative would hang or crash it.
+_POSITIVE = ("POLICYTRACK_CDX_RATE_PER_MINUTE", "POLICYTRACK_CAPTURE_RATE_PER_SECOND",
+             "POLICYTRACK_NORMALIZER_TIMEOUT", "POLICYTRACK_PAGES_IN_FLIGHT", "CONCURRENT_REQUESTS")
+
+
+def check_overrides(overrides: Mapping[str, Any]) -> list[str]:
+    """Warnings for override names neither Scrapy nor policytrack knows (probably a typo)."""
+    known = Settings()
+    known.setmodule("crawler.settings", priority="project")
+    return [f"unknown setting {name} (not a Scrapy or policytrack setting): it has no effect"
+            for name in overrides if name not in known]
+
+
+def _typed(settings: Settings, name: str, value: Any) -> Any:
+    """``value`` (a string from the command line) as the type of the setting's default, or a clear error."""
+    default = settings.get(name)
+    if not isinstance(value, str) or default is None or isinstance(default, str):
+        return value
+    try:
+        if isinstance(default, bool):
+            return Settings({name: value}).getbool(name)
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+        if isinstance(default, (list, tuple, dict)):
+            return value  # Scrapy parses these itself (comma lists, JSON)
+    except ValueError:
+        kind = "true or false" if isinstance(default, bool) else f"a number like {default!r}"
+        raise ConfigurationError(f"invalid setting {name}={value!r}: expected {kind}") from None
+    return value
 
 
 def prepare_run(db: storage.Database, settings: Settings, sites: Sequence[str] | None, trigger: str,
                 schedule: tuple[str, datetime | None] | None = None) -> RunPlan:
-    """Open the CrawlRun row, lease its sites and read what is already known about each page.
+    """Open the CrawlRun row, lease its sites and list the pages to crawl (their plans are read later).
 
     One immediate transaction: abandoned runs are reaped, the run is created with its ``run:`` lease
     (and its schedule link), and the site leases are taken, all or nothing.
@@ -107,18 +161,12 @@ def prepare_run(db: storage.Database, settings: Settings, sites: Sequence[str] |
         _, busy = leases.acquire(session, holder, [f"run:{run_id}", *(f"site:{h}" for h in hosts)],
                                  ttl=ttl, run_id=run_id)
         skipped = {name.removeprefix("site:"): info.describe() for name, info in busy.items() if name.startswith("site:")}
-        plans = []
-        for page in pages:
-            if page.site in skipped:
-                continue
-            state = storage.fetch_state(session, page.page_id)
-            plans.append(PagePlan(page.page_id, page.site, page.url, set(state.done_timestamps),
-                                  set(state.done_digests), dict(state.contents)))
-        live = live_page_ids(session, [plan.page_id for plan in plans])
+        pages = [page for page in pages if page.site not in skipped]
+        live = live_page_ids(session, [page.page_id for page in pages])
     for host, holder_info in skipped.items():
         logger.warning("%s is being crawled by another run (%s): left out of run %d", host, holder_info, run_id)
     settings.set("POLICYTRACK_RUN_ID", run_id, priority="cmdline")
-    return RunPlan(run_id, plans, holder, live, skipped, ttl)
+    return RunPlan(run_id, pages, holder, live, skipped, ttl)
 
 
 def finish_run(db: storage.Database, plan: RunPlan, crawler: Crawler | None, failure: str | None = None,
@@ -136,20 +184,26 @@ def finish_run(db: storage.Database, plan: RunPlan, crawler: Crawler | None, fai
         counts["errors_count"] = counts.get("errors_count", 0) + len(live.errors)
     if failure:
         errors.append(failure)
-    if interrupted:
-        status = "interrupted"
-    elif failure or counts.get("pages_failed") or counts.get("captures_failed"):
-        # Malformed CDX rows and blocked pages are recorded in `errors` but do not fail the run:
-        # they are outcomes to report, and a rerun would not change them.
-        status = "failed"
-    else:
-        status = "succeeded"
-    # Sites left out are notes, not errors: someone else is crawling them right now.
+        counts["errors_count"] = counts.get("errors_count", 0) + 1
+    status = run_status(counts, failure, interrupted)
+    # Sites left out and blocked pages are notes, not errors: a rerun would not change them.
     notes = [f"{SKIPPED_PREFIX}{host}: being crawled by {who}" for host, who in plan.skipped_sites.items()]
+    if crawler is not None and _has_stats(crawler):
+        notes.extend(runstats.notes(crawler.stats))
     with db.session(immediate=True) as session:  # read-then-write: take SQLite's write lock up front
         storage.finish_run(session, plan.run_id, status=status, counts=counts, errors=errors + notes)
         leases.release(session, plan.holder)
     return CrawlResult(plan.run_id, status, counts, errors, dict(plan.skipped_sites))
+
+
+def run_status(counts: Mapping[str, int], failure: str | None, interrupted: bool) -> str:
+    """``interrupted`` (stopped before the end), ``failed`` (any error at all: the pages whose history
+    is not provisional are the complete ones), or ``succeeded`` (no error)."""
+    if interrupted:
+        return "interrupted"
+    if failure or counts.get("errors_count") or counts.get("pages_failed") or counts.get("captures_failed"):
+        return "failed"
+    return "succeeded"
 
 
 def _has_stats(crawler: Crawler) -> bool:
@@ -165,40 +219,9 @@ def _close_reason(crawler: Crawler) -> str | None:
 
 def _cut_short(crawler: Crawler) -> bool:
     """Did the crawl end before its spider finished? Stopped ("shutdown"), closed by a CLOSESPIDER_*
-    limit, or never closed at all (a forced shutdown stops the reactor under it)."""
-    return _close_reason(crawler) != "finished"
-
-
-def _release_waiters_when_stopping(crawler: Crawler) -> None:
-    """Let a stopping crawl close: answer the spider's pending bisection waits with 'failed'.
-
-    While bisecting, the spider awaits what each capture normalizes to. When the crawl is stopped
-    (SIGTERM, scheduler shutdown) the requests behind those waits are dropped, the answers never come,
-    and Scrapy would wait forever for the spider's callback to finish. Answering 'failed' (None) ends
-    the bisection without inferring anything from them; those captures stay pending for the next run.
-    """
-    from twisted.internet.task import LoopingCall
-
-    board = results_for(crawler)
-    loops: list[LoopingCall] = []  # made once the crawl runs: making one earlier would install a reactor
-
-    def release() -> None:
-        if crawler.crawling or not board.pending:
-            return
-        board.abandon()
-
-    def started() -> None:
-        if not loops:
-            loops.append(LoopingCall(release))
-            loops[0].start(0.2, now=False)
-
-    def stopped() -> None:
-        for loop in loops:
-            if loop.running:
-                loop.stop()
-
-    crawler.signals.connect(started, signal=signals.engine_started, weak=False)
-    crawler.signals.connect(stopped, signal=signals.engine_stopped, weak=False)
+    limit, or never closed at all (a forced shutdown stops the reactor under it). A crawl the spider
+    closed because it could not work at all (FAILED_REASON) ended: it failed, and says why."""
+    return _close_reason(crawler) not in ("finished", FAILED_REASON)
 
 
 async def stop_crawl(crawler: Crawler, finished: Callable[[], bool]) -> None:
@@ -249,8 +272,12 @@ def _check_live(db: storage.Database, settings: Settings, plan: RunPlan) -> Any:
 
 
 def run_crawl(db_url: str, *, archive: str | None = None, sites: Sequence[str] | None = None,
-              trigger: str = "manual", overrides: Mapping[str, Any] | None = None) -> CrawlResult:
-    """Crawl (blocking) and return the recorded run. Starts and stops Twisted's reactor."""
+              trigger: str = "manual", overrides: Mapping[str, Any] | None = None,
+              watch: Callable[[Crawler, int], Any] | None = None) -> CrawlResult:
+    """Crawl (blocking) and return the recorded run. Starts and stops Twisted's reactor.
+
+    ``watch(crawler, pages)``, if given, is called once the crawler exists (e.g. to show progress).
+    """
     settings = crawl_settings(db_url, archive, overrides)
     db = storage.open_database(db_url)
     try:
@@ -263,8 +290,9 @@ def run_crawl(db_url: str, *, archive: str | None = None, sites: Sequence[str] |
             with LeaseKeeper(db, plan.holder, plan.ttl):
                 process = _CrawlerProcess(settings)
                 crawler = process.create_crawler(CapturesSpider)
-                _release_waiters_when_stopping(crawler)
-                process.crawl(crawler, pages=plan.plans)
+                if watch is not None:
+                    watch(crawler, len(plan.pages))
+                process.crawl(crawler, pages=plan.page_plans(db))
                 process.start()
                 if process.bootstrap_failed:
                     raise RuntimeError("the crawler failed to start (see the log above)")
@@ -312,8 +340,7 @@ class LoopCrawl:
         try:
             if not self.stopping:
                 self.crawler = Crawler(CapturesSpider, settings)
-                _release_waiters_when_stopping(self.crawler)
-                self._crawl_task = self.runner.crawl(self.crawler, pages=plan.plans)  # an asyncio Task
+                self._crawl_task = self.runner.crawl(self.crawler, pages=plan.page_plans(self.db))  # an asyncio Task
                 await self._crawl_task
                 if self.crawler.spider is None:
                     raise RuntimeError("the crawler failed to start (see the log)")

@@ -31,6 +31,27 @@ def note_error(stats: StatsCollector, message: str) -> None:
         _note(stats, message)
 
 
+def describe(exc: BaseException) -> str:
+    """An exception in one line, for a run's errors: its type and the first line of its message
+    (a database error's own message, not the statement and parameters SQLAlchemy appends)."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else type(cause).__name__}"
+
+
+def note(stats: StatsCollector, message: str) -> None:
+    """Remember an outcome worth reporting that is not an error (a page the archive refuses to list)."""
+    with _lock:
+        notes = stats.get_value(PREFIX + "notes") or []
+        if len(notes) < MAX_ERRORS:
+            notes.append(message)
+        stats.set_value(PREFIX + "notes", notes)
+
+
+def notes(stats: StatsCollector) -> list[str]:
+    return list(stats.get_value(PREFIX + "notes") or [])
+
+
 def _note(stats: StatsCollector, message: str) -> None:
     errors = stats.get_value(PREFIX + "errors") or []
     if len(errors) < MAX_ERRORS:

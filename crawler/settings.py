@@ -28,6 +28,8 @@ POLICYTRACK_REDIRECT_WINDOW = 24 * 3600        # seconds: a redirect target capt
 POLICYTRACK_NORMALIZER_WORKERS = None          # Readability worker processes; None = one per core
 POLICYTRACK_NORMALIZER_TIMEOUT = 60            # seconds per document before its worker is restarted
 POLICYTRACK_MAX_CAPTURE_BYTES = 50 * 1024 * 1024  # larger captures are recorded as skipped ('too-large')
+POLICYTRACK_CONNECT_RETRIES = 2               # retries of a refused/unresolvable connection (each logged), then the page fails
+POLICYTRACK_PAGES_IN_FLIGHT = 16               # pages crawled at once; the others wait (memory stays flat)
 
 # --- Scrapy --------------------------------------------------------------------------------------
 CONCURRENT_REQUESTS = 8
@@ -41,15 +43,18 @@ RETRY_TIMES = 4
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408]   # 429 is the politeness middleware's
 REDIRECT_ENABLED = False                       # archived redirects are data: the spider follows them itself
 COOKIES_ENABLED = False
-TELNETCONSOLE_ENABLED = False
+TELNETCONSOLE_ENABLED = False                  # no control endpoints on a crawl (and no token files left behind)
+REMOTE_CONTROL_ENABLED = False
 HTTPCACHE_ENABLED = False
-LOG_LEVEL = "INFO"
+LOG_LEVEL = "INFO"                             # the scheduler's log; `policytrack crawl` shows WARNING unless asked
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 REACTOR_THREADPOOL_MAXSIZE = 10
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.ArchivePolitenessMiddleware": 560,   # before RetryMiddleware (550) sees responses
+    # Last to see a response (after retries and decompression): attaches what the capture normalizes to.
+    "crawler.middlewares.NormalizerMiddleware": 50,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.StoragePipeline": 300,

@@ -28,29 +28,24 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
-    from crawler.runner import run_crawl
+    from crawler.runner import check_overrides, run_crawl
+    from policytrack.crawloutput import Progress, report
 
     overrides = dict(_setting(pair) for pair in args.set)
-    if args.workers:
+    if args.workers is not None:
         overrides["POLICYTRACK_NORMALIZER_WORKERS"] = args.workers
     if args.exhaustive:
         overrides["POLICYTRACK_EXHAUSTIVE"] = True
-    archive = args.archive or os.environ.get("POLICYTRACK_ARCHIVE")
-    result = run_crawl(db_url(args), archive=archive, sites=args.sites, overrides=overrides)
-    c = result.counts
-    print(
-        f"run {result.run_id} {result.status}: {c.get('captures_seen', 0)} captures seen, "
-        f"{c.get('captures_new', 0)} new, {c.get('captures_fetched', 0)} fetched, "
-        f"{c.get('versions_new', 0)} new versions, {c.get('changes_new', 0)} new changes"
-    )
-    if result.status == "interrupted" and not result.errors:
-        print("policytrack: crawl interrupted (stopped by a signal); the next crawl resumes it", file=sys.stderr)
-        return EXIT_ERROR
-    if not result.ok:
-        first = result.errors[0] if result.errors else "see the log above"
-        print(f"policytrack: crawl {result.status} with {len(result.errors)} error(s); first: {first}", file=sys.stderr)
-        return EXIT_ERROR
-    return EXIT_OK
+    if args.log_level or args.verbose:
+        overrides["LOG_LEVEL"] = args.log_level or "INFO"
+    overrides.setdefault("LOG_LEVEL", "WARNING")  # cron: a successful crawl prints only its summary
+    for warning in check_overrides(overrides):
+        print(f"policytrack: warning: {warning}", file=sys.stderr)
+    archive = args.archive if args.archive is not None else os.environ.get("POLICYTRACK_ARCHIVE")
+    quiet_terminal = sys.stderr.isatty() and overrides["LOG_LEVEL"] not in ("DEBUG", "INFO")
+    watch = Progress(sys.stderr).watch if quiet_terminal else None
+    result = run_crawl(db_url(args), archive=archive, sites=args.sites, overrides=overrides, watch=watch)
+    return report(result)
 
 
 def _setting(pair: str) -> tuple[str, str]:
@@ -154,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "revert between two captures with equal text)")
     p.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
                    help="override a Scrapy/policytrack setting for this crawl (repeatable), as scrapy's -s")
+    p.add_argument("-v", "--verbose", action="store_true", help="show Scrapy's log (INFO) on stderr")
+    p.add_argument("--log-level", type=str.upper, choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+                   help="Scrapy's log level on stderr (default WARNING: a successful crawl prints one line)")
     p = command("normalize", cmd_normalize, "print the corpus document for one raw capture file (no database)")
     p.add_argument("file")
     p.add_argument("--site", required=True)

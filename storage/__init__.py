@@ -66,6 +66,8 @@ from storage.repository import (
     record_captures,
     record_inferred,
     record_normalized,
+    provisional_history,
+    record_page_crawled,
     start_run,
     store_snapshot,
 )
@@ -82,5 +84,5 @@ __all__ = [
     "CaptureTodo", "CdxRow", "FetchState", "PageRef", "RebuildResult", "Reusable", "add_site", "capture_id",
     "captures_to_process", "fetch_state", "find_reusable", "finish_run", "load_snapshot", "load_text", "mark_announced",
     "mark_reused", "reuse_fetched_digests", "normalize_hostname", "pages_for", "rebuild_versions", "record_capture_outcome",
-    "record_captures", "record_inferred", "record_normalized", "start_run", "store_snapshot",
+    "record_captures", "record_inferred", "record_normalized", "provisional_history", "record_page_crawled", "start_run", "store_snapshot",
 ]

@@ -59,6 +59,9 @@ RUN_COUNTS = (
     "changes_new",
     "pages_failed",
     "errors_count",
+    "pages_complete",
+    "pages_blocked",
+    "rate_limited",
 )
 
 Timestamp14 = String(14)
@@ -129,6 +132,11 @@ class CrawlRun(Base):
     errors_count: Mapped[int] = mapped_column(default=0)
     # The first errors of the run (bounded; see repository.MAX_RUN_ERRORS), for `policytrack runs`.
     errors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Pages whose crawl ended without error (the others' history is provisional: see PageListing),
+    # pages the archive refuses to list, and 429 answers met (migration 0005_truthful_runs).
+    pages_complete: Mapped[int] = mapped_column(default=0, server_default="0")
+    pages_blocked: Mapped[int] = mapped_column(default=0, server_default="0")
+    rate_limited: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class Snapshot(Base):
@@ -391,6 +399,9 @@ class PageListing(Base):
     since: Mapped[datetime] = mapped_column(default=utcnow)
     checked_at: Mapped[datetime] = mapped_column(default=utcnow)
     run_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
+    # The run that last crawled this page to the end without an error. While it is not ``run_id`` (the
+    # run that last listed it), the page's last crawl did not complete and its history is provisional.
+    complete_run_id: Mapped[Optional[int]]
 
 
 class Renormalization(Base):

@@ -41,7 +41,7 @@ from storage.sites import (
     record_listing,
     start_run,
 )
-from storage.versions import RebuildResult, mark_announced, rebuild_versions
+from storage.versions import RebuildResult, mark_announced, rebuild_versions, provisional_history, record_page_crawled
 
 __all__ = [
     "ListingInfo", "page_listings", "record_listing",
@@ -49,5 +49,5 @@ __all__ = [
     "PageRef", "RebuildResult", "Reusable", "add_site", "capture_id", "captures_to_process", "fetch_state",
     "find_reusable", "finish_run", "load_snapshot", "load_text", "mark_announced", "mark_reused", "reuse_fetched_digests",
     "normalize_hostname", "pages_for", "rebuild_versions", "record_capture_outcome", "record_captures",
-    "record_inferred", "record_normalized", "start_run", "store_snapshot",
+    "record_inferred", "record_normalized", "provisional_history", "record_page_crawled", "start_run", "store_snapshot",
 ]

@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
-from storage.models import NORMALIZED_STATES, Capture, Change, TechnicalBoundary, Version, VersionText
+from storage.models import NORMALIZED_STATES, Capture, Change, Page, PageListing, Site, TechnicalBoundary, Version, VersionText
 from storage.types import decompress, utcnow
 
 
@@ -263,3 +263,41 @@ def mark_announced(session: Session, change_ids: Iterable[int], when: datetime |
         .execution_options(synchronize_session=False)
     )
     return max(cast(CursorResult[Any], result).rowcount, 0)
+
+
+def record_page_crawled(session: Session, page_id: int, run_id: int | None, *, complete: bool) -> None:
+    """Say whether ``run_id``'s crawl of the page ended without an error (after its versions were rebuilt).
+
+    A page whose last listing came from a run that did not complete it has provisional history
+    (:func:`storage.queries.history_is_provisional`).
+    """
+    listing = session.get(PageListing, page_id)
+    if listing is None:
+        return
+    if complete:
+        listing.complete_run_id = run_id
+    elif listing.complete_run_id == run_id:
+        listing.complete_run_id = None
+
+
+def provisional_history(session: Session, hostname: str, url: str | None = None) -> list[str]:
+    """One note per page of the site (or of ``url``) whose last crawl did not complete; else empty.
+
+    Their history is provisional: captures listed by that crawl may not be resolved yet, so a change may
+    be missing or bracketed too widely until a crawl completes them. A page the archive refuses to list
+    (``blocked``) or never listed is not provisional: nothing newer is known about it.
+    """
+    statement = (
+        select(Page.url, PageListing.run_id)
+        .join(Site, Site.id == Page.site_id)
+        .join(PageListing, PageListing.page_id == Page.id)
+        .where(Site.hostname == hostname.strip().lower().rstrip("."), PageListing.state != "blocked",
+               (PageListing.complete_run_id.is_(None)) | (PageListing.complete_run_id != PageListing.run_id))
+        .order_by(Page.id)
+    )
+    if url is not None:
+        statement = statement.where(Page.url == url)
+    return [f"history of {page_url} is provisional: its last crawl"
+            + (f" (run {run_id})" if run_id is not None else "")
+            + " did not complete; the next crawl completes it"
+            for page_url, run_id in session.execute(statement)]

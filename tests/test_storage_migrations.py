@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from pathlib import Path
 
@@ -57,7 +56,7 @@ def test_sqlite_ddl_from_migration_is_identical_to_the_models(tmp_path):
             if "alembic" in name or is_search_object(name):
                 continue
             head, _, body = sql.partition("(")
-            parts = [" ".join(p.split()) for p in re.split(r",\s*\n", body.rstrip().removesuffix(")"))]
+            parts = [" ".join(p.split()) for p in _top_level_items(body.rstrip().removesuffix(")"))]
             # A table rebuilt by batch mode is renamed into place, which SQLite records quoted.
             columns = [head.strip().replace('"', "")] + [p for p in parts if not p.startswith("CONSTRAINT")]
             result[name] = (columns, {p for p in parts if p.startswith("CONSTRAINT")})
@@ -68,6 +67,33 @@ def test_sqlite_ddl_from_migration_is_identical_to_the_models(tmp_path):
     assert "id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT" in migrated["versions"][0]
     assert "id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT" in migrated["changes"][0]
     assert len(migrated["captures"][1]) == 6
+
+
+def _top_level_items(body: str) -> list[str]:
+    """The comma-separated items of a CREATE TABLE body (commas inside parentheses or quotes excluded).
+
+    Not a split on commas before newlines: SQLite's ALTER TABLE ADD COLUMN writes the new column on the
+    line of the column before it.
+    """
+    items: list[str] = []
+    current: list[str] = []
+    depth, quote = 0, ""
+    for char in body:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "," and depth == 0:
+            items.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    items.append("".join(current))
+    return items
 
 
 def test_upgrade_is_idempotent_and_downgrade_removes_everything(backend_db_url):

@@ -1,56 +1,89 @@
 """The one spider: list every capture of each tracked page (CDX), fetch the raw captures worth fetching.
 
-Thin by design: it only decides which requests to make and turns responses into items. What is already
-known comes in with each :class:`~crawler.items.PagePlan`; storing, normalizing and version-building
-happen in :mod:`crawler.pipelines`.
+Thin by design: it only decides which requests to make and turns responses into items; storing and
+version-building happen in :mod:`crawler.pipelines`, normalizing in the download path
+(:class:`crawler.middlewares.NormalizerMiddleware`), so every capture response arrives with what it
+normalized to and the spider decides from the response alone -- it never waits on the pipeline.
 
-Once a page's whole CDX listing is in, the spider decides what to fetch. In bisection mode (default) it
-fetches the ends of the history and then only the middles of gaps whose ends normalize differently
-(:mod:`crawler.bisect`), awaiting each result from the pipeline (:mod:`crawler.results`). In exhaustive
-mode (``POLICYTRACK_EXHAUSTIVE``) it fetches every capture whose timestamp has not been processed and
-whose payload digest has not been fetched for that page. Either way, captures with an already fetched
-digest are resolved by the pipeline from the stored snapshot. Archived redirects are followed here
-(Scrapy's redirect middleware is off) so that the redirect chain stays visible and bounded.
+Pages stream in: the spider reads the next page's plan (what the store already knows about it) only
+when fewer than ``POLICYTRACK_PAGES_IN_FLIGHT`` pages are being crawled, and drops a page's state as soon
+as the page is finished, so memory does not grow with the number of pages.
+
+A page's path: CDX listing (``CaptureListing`` items, then ``ListingOutcome``) → the captures worth
+fetching → one ``FetchedCapture`` or ``CaptureOutcome`` per capture → ``PageFinished``, on which the
+pipeline rebuilds that page's versions. In bisection mode (default) the spider fetches the ends of the
+history and then only the middles of gaps whose ends normalize differently (:mod:`crawler.bisect`),
+one batch at a time. In exhaustive mode (``POLICYTRACK_EXHAUSTIVE``) it fetches every capture whose
+timestamp has not been processed and whose payload digest has not been fetched for that page; captures
+with an already fetched digest are resolved by the pipeline from the stored snapshot. Archived
+redirects are followed here (Scrapy's redirect middleware is off) so that the chain stays visible and
+bounded.
+
+Every error met on a page is noted on the run and makes the page incomplete; an exception in the
+spider's own code ends that page (recorded) instead of leaving it waiting forever.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, AsyncIterator, Iterator
+from typing import Any, AsyncIterator, Iterable, Iterator
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
+from scrapy.exceptions import CloseSpider
 from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet.defer import CancelledError, DeferredList
+from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
 
 from crawler import runstats
 from crawler.archive import Archive
+from crawler.bisect import NO_TEXT, Bisection
 from crawler.cdx import CdxRecord, parse_cdx, unique_records
-from crawler.bisect import Bisection
 from crawler.items import (
     CaptureListing,
     CaptureOutcome,
     FetchedCapture,
     InferredCaptures,
     ListingOutcome,
+    PageFinished,
     PagePlan,
 )
-from crawler.results import results_for
+from crawler.middlewares import NORMALIZE, NORMALIZED, NoDocument, NormalizerFailed, header_list
+from crawler.normalizer import CaptureMeta
+
+# Close reason of a crawl that could not work at all (the runner records it as failed, not interrupted).
+FAILED_REASON = "failed"
+
+
+@dataclass
+class _PageCrawl:
+    """One page being crawled: dropped as soon as the page is finished."""
+
+    plan: PagePlan
+    listed: list[CdxRecord] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+    digests: set[str] = field(default_factory=set)
+    pending: set[str] = field(default_factory=set)      # captures requested, not yet resolved
+    planner: Bisection | None = None
+    by_timestamp: dict[str, CdxRecord] = field(default_factory=dict)
+    items: int = 0
+    complete: bool = True
 
 
 class CapturesSpider(scrapy.Spider):
     name = "captures"
 
-    def __init__(self, pages: list[PagePlan] | None = None, **kwargs: Any):
+    def __init__(self, pages: Iterable[PagePlan] | None = None, **kwargs: Any):
+        """``pages``: the pages to crawl, read lazily (in a thread: it may query the database)."""
         super().__init__(**kwargs)
-        self.pages = list(pages or [])
-        self._seen: dict[int, set[str]] = {plan.page_id: set() for plan in self.pages}
-        self._digests: dict[int, set[str]] = {plan.page_id: set(plan.done_digests) for plan in self.pages}
-        self._listed: dict[int, list[CdxRecord]] = {}
+        self.pages = iter(pages or [])
+        self._crawling: dict[int, _PageCrawl] = {}
+        self._room: Deferred | None = None
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> "CapturesSpider":
@@ -59,15 +92,67 @@ class CapturesSpider(scrapy.Spider):
         spider.max_redirects = crawler.settings.getint("POLICYTRACK_MAX_REDIRECTS")
         spider.redirect_window = crawler.settings.getint("POLICYTRACK_REDIRECT_WINDOW")
         spider.exhaustive = crawler.settings.getbool("POLICYTRACK_EXHAUSTIVE")
+        spider.pages_in_flight = max(1, crawler.settings.getint("POLICYTRACK_PAGES_IN_FLIGHT"))
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        for plan in self.pages:
+        while True:
+            while len(self._crawling) >= self.pages_in_flight:
+                self._room = Deferred()
+                await maybe_deferred_to_future(self._room)
+            try:
+                plan = await maybe_deferred_to_future(deferToThread(next, self.pages, None))
+            except Exception as exc:  # the store could not be read: no page after this one can be planned
+                self.logger.debug("could not read the next page's plan", exc_info=True)
+                runstats.note_error(self.crawler.stats, f"could not read the next page to crawl: "
+                                                        f"{runstats.describe(exc)}")
+                raise CloseSpider(FAILED_REASON) from None
+            if plan is None:
+                return
+            self._crawling[plan.page_id] = _PageCrawl(plan, digests=set(plan.done_digests))
             yield self._cdx_request(plan)
 
-    def start_requests(self) -> Iterator[scrapy.Request]:  # Scrapy < 2.13
-        for plan in self.pages:
-            yield self._cdx_request(plan)
+    # --- page bookkeeping --------------------------------------------------------------------------
+    def _listing_ended(self, page: _PageCrawl, outcome: ListingOutcome) -> ListingOutcome:
+        runstats.inc(self.crawler.stats, "pages_listed")  # for progress: the CDX queries left
+        return self._emit(page, outcome)
+
+    def _emit(self, page: _PageCrawl, item: Any) -> Any:
+        page.items += 1
+        return item
+
+    def _error(self, page: _PageCrawl, message: str) -> None:
+        page.complete = False
+        runstats.note_error(self.crawler.stats, f"{page.plan.site}: {message}")
+        self.logger.error("%s: %s", page.plan.site, message)
+
+    def _finish(self, page: _PageCrawl) -> Iterator[Any]:
+        self._crawling.pop(page.plan.page_id, None)
+        inferred = None
+        if page.planner is not None and page.planner.inferred:
+            found = page.planner.inferred
+            runstats.inc(self.crawler.stats, "captures_inferred", len(found))
+            inferred = InferredCaptures(page.plan.page_id, [page.by_timestamp[ts] for ts in sorted(found)], dict(found))
+        runstats.inc(self.crawler.stats, "pages_finished")
+        room, self._room = self._room, None
+        if room is not None:
+            room.callback(None)  # start() may read the next page
+        yield PageFinished(page.plan.page_id, page.items, page.complete, inferred)
+
+    def _guarded(self, page: _PageCrawl, outputs: Iterator[Any]) -> Iterator[Any]:
+        """Run a callback's outputs; a defect in them is recorded and ends the page instead of hanging it."""
+        try:
+            yield from outputs
+        except CloseSpider:
+            raise
+        except Exception as exc:
+            self.logger.debug("spider error on %s", page.plan.url, exc_info=True)
+            self._error(page, f"crawler error on {page.plan.url}: {runstats.describe(exc)}")
+            if page.plan.page_id in self._crawling:
+                yield from self._finish(page)
+
+    def _page(self, plan: PagePlan) -> _PageCrawl | None:
+        return self._crawling.get(plan.page_id)
 
     # --- CDX -------------------------------------------------------------------------------------
     def _cdx_request(self, plan: PagePlan, resume_key: str | None = None) -> scrapy.Request:
@@ -80,104 +165,129 @@ class CapturesSpider(scrapy.Spider):
             dont_filter=True,
         )
 
-    async def parse_cdx(self, response: Response, plan: PagePlan) -> AsyncIterator[Any]:
+    def parse_cdx(self, response: Response, plan: PagePlan) -> Iterator[Any]:
+        page = self._page(plan)
+        if page is not None:
+            yield from self._guarded(page, self._parse_cdx(response, page))
+
+    def _parse_cdx(self, response: Response, page: _PageCrawl) -> Iterator[Any]:
+        plan = page.plan
         if response.status != 200:
-            yield self._cdx_refused(response, plan)
+            yield from self._cdx_refused(response, page)
             return
-        page = parse_cdx(response.body)
-        for error in page.errors:
-            runstats.note_error(self.crawler.stats, f"{plan.site}: {error}")
-            self.logger.warning("%s: %s", plan.site, error)
-        seen = self._seen[plan.page_id]
-        records = [r for r in unique_records(page.records) if r.timestamp not in seen]
-        seen.update(r.timestamp for r in records)
-        self._listed.setdefault(plan.page_id, []).extend(records)
+        listing = parse_cdx(response.body)
+        for error in listing.errors:
+            self._error(page, str(error))
+        if listing.errors and not listing.records:
+            # Nothing on this answer could be read: the page's listing is unknown, not empty.
+            runstats.inc(self.crawler.stats, "pages_failed")
+            yield self._listing_ended(page, ListingOutcome(plan.page_id, "failed", "unreadable CDX answer"))
+            yield from self._finish(page)
+            return
+        records = [r for r in unique_records(listing.records) if r.timestamp not in page.seen]
+        page.seen.update(r.timestamp for r in records)
+        page.listed.extend(records)
         runstats.inc(self.crawler.stats, "captures_seen", len(records))
         if records:
-            yield CaptureListing(page_id=plan.page_id, records=records)
-        if page.resume_key:
-            yield self._cdx_request(plan, page.resume_key)
+            yield self._emit(page, CaptureListing(page_id=plan.page_id, records=records))
+        if listing.resume_key:
+            yield self._cdx_request(plan, listing.resume_key)
             return
         # The whole listing is known: decide what to fetch.
-        yield ListingOutcome(plan.page_id, "listed")
-        listing = unique_records(self._listed.pop(plan.page_id, []))
+        yield self._listing_ended(page, ListingOutcome(plan.page_id, "listed"))
+        records, page.listed, page.seen = unique_records(page.listed), [], set()
         if self.exhaustive:
-            for record in listing:
+            for record in records:
                 if record.timestamp not in plan.done_timestamps:
-                    for output in self._capture_or_outcome(plan, record):
-                        yield output
+                    yield from self._capture_or_outcome(page, record)
         else:
-            async for output in self._bisect(plan, listing):
-                yield output
+            yield from self._start_bisection(page, records)
+        if not page.pending:
+            yield from self._finish(page)
 
-    async def _bisect(self, plan: PagePlan, listing: list[CdxRecord]) -> AsyncIterator[Any]:
+    def _start_bisection(self, page: _PageCrawl, listing: list[CdxRecord]) -> Iterator[Any]:
         """Fetch the ends, then only the middles of gaps whose ends differ (see crawler.bisect)."""
+        plan = page.plan
         candidates = []
         for record in listing:
             if record.is_error:
                 if record.timestamp not in plan.done_timestamps:
-                    yield CaptureOutcome(plan.page_id, record, "skipped", f"archived-http-{record.status}")
+                    yield self._emit(page, CaptureOutcome(plan.page_id, record, "skipped",
+                                                          f"archived-http-{record.status}"))
             else:
                 candidates.append(record)
-        by_timestamp = {r.timestamp: r for r in candidates}
-        planner = Bisection(
+        page.by_timestamp = {r.timestamp: r for r in candidates}
+        page.planner = Bisection(
             [r.timestamp for r in candidates],
             digests={r.timestamp: r.digest for r in candidates if not r.is_redirect},
-            known={ts: content for ts, content in plan.known_contents.items() if ts in by_timestamp},
+            known={ts: content for ts, content in plan.known_contents.items() if ts in page.by_timestamp},
         )
-        board = results_for(self.crawler)
-        while batch := planner.next_batch():
-            waits = []
-            for timestamp in batch:
-                waits.append(board.wait(plan.page_id, timestamp))
-                record = by_timestamp[timestamp]
-                yield self._capture_request(plan, record, record.original_url, record.timestamp, hops=[])
-            outcomes = await maybe_deferred_to_future(DeferredList(waits))
-            for timestamp, (_, content) in zip(batch, outcomes):
-                planner.record(timestamp, content)
-        if planner.inferred:
-            runstats.inc(self.crawler.stats, "captures_inferred", len(planner.inferred))
-            yield InferredCaptures(plan.page_id, [by_timestamp[ts] for ts in sorted(planner.inferred)],
-                                   dict(planner.inferred))
+        yield from self._next_batch(page)
 
-    def _cdx_refused(self, response: Response, plan: PagePlan) -> ListingOutcome:
+    def _next_batch(self, page: _PageCrawl) -> Iterator[Any]:
+        assert page.planner is not None
+        for timestamp in page.planner.next_batch():
+            record = page.by_timestamp[timestamp]
+            page.pending.add(timestamp)
+            yield self._capture_request(page.plan, record, record.original_url, record.timestamp, hops=[])
+
+    def _resolved(self, page: _PageCrawl, item: FetchedCapture | CaptureOutcome) -> Iterator[Any]:
+        """One capture came to its end (fetched, skipped or failed): store it, and go on with the page."""
+        yield self._emit(page, item)
+        timestamp = item.record.timestamp
+        page.pending.discard(timestamp)
+        if page.planner is not None:
+            if isinstance(item, FetchedCapture):
+                content: str | None = item.content
+            else:
+                content = NO_TEXT if item.state == "skipped" else None
+            page.planner.record(timestamp, content)
+            if not page.pending:
+                yield from self._next_batch(page)
+        if not page.pending:
+            yield from self._finish(page)
+
+    def _cdx_refused(self, response: Response, page: _PageCrawl) -> Iterator[Any]:
+        plan = page.plan
         text = response.text[:500] if hasattr(response, "text") else ""
-        if response.status == 403 and _BLOCKED.search(text):
+        blocked = _BLOCKED.search(text) if response.status == 403 else None
+        if blocked:
             # robots.txt or an administrative exclusion: an outcome to record, not a failure of the run.
-            why = _BLOCKED.search(text).group(0)
-            reason = f"{plan.site}: {plan.url} is blocked by the archive ({why})"
+            reason = f"{plan.site}: {plan.url} is blocked by the archive ({blocked.group(0)})"
             runstats.inc(self.crawler.stats, "pages_blocked")
+            runstats.note(self.crawler.stats, reason)
             self.logger.warning(reason)
-            runstats.note_error(self.crawler.stats, reason)
-            return ListingOutcome(plan.page_id, "blocked", f"HTTP 403 ({why})")
-        reason = f"{plan.site}: CDX query failed with HTTP {response.status} ({response.url})"
-        runstats.note_error(self.crawler.stats, reason)
-        runstats.inc(self.crawler.stats, "pages_failed")
-        self.logger.error(reason)
-        return ListingOutcome(plan.page_id, "failed", f"HTTP {response.status}")
+            page.complete = False
+            yield self._listing_ended(page, ListingOutcome(plan.page_id, "blocked", f"HTTP 403 ({blocked.group(0)})"))
+        else:
+            runstats.inc(self.crawler.stats, "pages_failed")
+            self._error(page, f"CDX query failed with HTTP {response.status} ({response.url})")
+            yield self._listing_ended(page, ListingOutcome(plan.page_id, "failed", f"HTTP {response.status}"))
+        yield from self._finish(page)
 
-    def cdx_failed(self, failure: Failure) -> Iterator[ListingOutcome]:
-        plan: PagePlan = failure.request.cb_kwargs["plan"]
-        message = f"{plan.site}: archive unreachable for CDX query {failure.request.url}: {failure.getErrorMessage()}"
-        runstats.note_error(self.crawler.stats, message)
+    def cdx_failed(self, failure: Failure) -> Iterator[Any]:
+        page = self._page(failure.request.cb_kwargs["plan"])
+        if page is None:
+            return
         runstats.inc(self.crawler.stats, "pages_failed")
-        self.logger.error(message)
-        yield ListingOutcome(plan.page_id, "failed", f"unreachable: {failure.getErrorMessage()[:200]}")
+        self._error(page, f"archive unreachable for CDX query {failure.request.url}: {failure.getErrorMessage()}")
+        yield self._listing_ended(page, ListingOutcome(page.plan.page_id, "failed",
+                                              f"unreachable: {failure.getErrorMessage()[:200]}"))
+        yield from self._finish(page)
 
     # --- captures --------------------------------------------------------------------------------
-    def _capture_or_outcome(self, plan: PagePlan, record: CdxRecord) -> Iterator[Any]:
+    def _capture_or_outcome(self, page: _PageCrawl, record: CdxRecord) -> Iterator[Any]:
+        plan = page.plan
         if record.is_error:
-            yield CaptureOutcome(plan.page_id, record, "skipped", f"archived-http-{record.status}")
+            yield self._emit(page, CaptureOutcome(plan.page_id, record, "skipped", f"archived-http-{record.status}"))
             return
-        digests = self._digests[plan.page_id]
-        if record.is_redirect:
+        if not record.is_redirect:
             # Redirect answers of one server are often byte-identical, but where they lead differs.
-            yield self._capture_request(plan, record, record.original_url, record.timestamp, hops=[])
-            return
-        if record.digest and record.digest in digests:
-            return  # same payload already fetched (or being fetched): resolved by the pipeline
-        if record.digest:
-            digests.add(record.digest)
+            if record.digest and record.digest in page.digests:
+                return  # same payload already fetched (or being fetched): resolved by the pipeline
+            if record.digest:
+                page.digests.add(record.digest)
+        page.pending.add(record.timestamp)
         yield self._capture_request(plan, record, record.original_url, record.timestamp, hops=[])
 
     def _capture_request(self, plan: PagePlan, record: CdxRecord, url: str, timestamp: str,
@@ -187,80 +297,109 @@ class CapturesSpider(scrapy.Spider):
             callback=self.parse_capture,
             errback=self.capture_failed,
             cb_kwargs={"plan": plan, "record": record, "hops": hops},
-            meta={"policytrack_endpoint": "capture", "handle_httpstatus_all": True, "dont_redirect": True},
+            meta={"policytrack_endpoint": "capture", "handle_httpstatus_all": True, "dont_redirect": True,
+                  NORMALIZE: CaptureMeta(site=plan.site, original_url=record.original_url,
+                                         timestamp=record.timestamp, mimetype=record.mimetype)},
             dont_filter=True,
         )
 
     def parse_capture(self, response: Response, plan: PagePlan, record: CdxRecord,
                       hops: list[str]) -> Iterator[Any]:
+        page = self._page(plan)
+        if page is not None:
+            yield from self._guarded(page, self._parse_capture(response, page, record, hops))
+
+    def _parse_capture(self, response: Response, page: _PageCrawl, record: CdxRecord,
+                       hops: list[str]) -> Iterator[Any]:
+        plan = page.plan
         memento = _memento_timestamp(response)
         location = response.headers.get("Location")
         if memento is None:
             if 300 <= response.status < 400 and location:
                 # The archive's own redirect (no Memento-Datetime) to the capture nearest the asked time.
-                yield from self._follow_archive_redirect(response, plan, record, hops, location.decode("latin-1"))
+                yield from self._follow_archive_redirect(response, page, record, hops, location.decode("latin-1"))
                 return
             # Not an archived response: the archive itself answered (error, rate limit exhausted, ...).
-            yield CaptureOutcome(plan.page_id, record, "failed", f"archive-http-{response.status}")
+            yield from self._failed(page, record, f"archive-http-{response.status}")
             return
         if 300 <= response.status < 400 and location:
-            yield from self._follow_redirect(response, plan, record, hops, memento)
+            yield from self._follow_redirect(response, page, record, hops, memento)
             return
         if response.status >= 400:
-            yield CaptureOutcome(plan.page_id, record, "skipped", f"archived-http-{response.status}")
+            yield from self._resolved(page, CaptureOutcome(plan.page_id, record, "skipped",
+                                                           f"archived-http-{response.status}"))
             return
         if hops and _seconds_apart(memento, record.timestamp) > self.redirect_window:
             # The archive replayed the nearest capture of the target, which may be years away.
-            yield CaptureOutcome(plan.page_id, record, "skipped", "redirect-target-outside-window")
+            yield from self._resolved(page, CaptureOutcome(plan.page_id, record, "skipped",
+                                                           "redirect-target-outside-window"))
             return
-        yield FetchedCapture(
+        normalized = response.meta.get(NORMALIZED)
+        if isinstance(normalized, NormalizerFailed):
+            if normalized.fatal:
+                runstats.note_error(self.crawler.stats, normalized.message)
+                raise CloseSpider(FAILED_REASON)
+            yield from self._failed(page, record, normalized.message)
+            return
+        if normalized is None:
+            yield from self._failed(page, record, "capture was not normalized (NormalizerMiddleware is not enabled)")
+            return
+        yield from self._resolved(page, FetchedCapture(
             page_id=plan.page_id,
             site=plan.site,
             record=record,
             payload=response.body,
             http_status=response.status,
-            headers=_header_list(response),
+            headers=header_list(response),
             fetched_url=response.url,
+            normalized=None if isinstance(normalized, NoDocument) else normalized,
+            no_document=normalized.reason if isinstance(normalized, NoDocument) else None,
             final_url=hops[-1] if hops else None,
             final_timestamp=memento if hops else None,
-        )
+        ))
 
-    def _follow_archive_redirect(self, response: Response, plan: PagePlan, record: CdxRecord,
+    def _failed(self, page: _PageCrawl, record: CdxRecord, reason: str) -> Iterator[Any]:
+        """A capture that could not be resolved this run: an error of the run; the next run retries it."""
+        self._error(page, f"capture {record.timestamp}: {reason}")
+        yield from self._resolved(page, CaptureOutcome(page.plan.page_id, record, "failed", reason))
+
+    def _follow_archive_redirect(self, response: Response, page: _PageCrawl, record: CdxRecord,
                                  hops: list[str], location: str) -> Iterator[Any]:
         followed = response.meta.get("policytrack_archive_redirects", 0) + 1
         if followed > self.max_redirects:
-            yield CaptureOutcome(plan.page_id, record, "failed", "archive-redirect-loop")
+            yield from self._failed(page, record, "archive-redirect-loop")
             return
         memento = _archive_url_parts(urljoin(response.url, location), self.archive)
         if memento is None:
-            yield CaptureOutcome(plan.page_id, record, "failed", f"archive-redirect-outside-archive: {location[:200]}")
+            yield from self._failed(page, record, f"archive-redirect-outside-archive: {location[:200]}")
             return
         # Rebuilt on the configured archive: a recorded or mirrored answer may name another host.
-        request = self._capture_request(plan, record, memento[1], memento[0], hops)
+        request = self._capture_request(page.plan, record, memento[1], memento[0], hops)
         request.meta["policytrack_archive_redirects"] = followed
         yield request
 
-    def _follow_redirect(self, response: Response, plan: PagePlan, record: CdxRecord,
+    def _follow_redirect(self, response: Response, page: _PageCrawl, record: CdxRecord,
                          hops: list[str], memento: str) -> Iterator[Any]:
         current = hops[-1] if hops else record.original_url
         location = response.headers["Location"].decode("latin-1").strip()
         target = _original_from_location(location, current, response.url, self.archive)
         if target in hops or target == record.original_url:
-            yield CaptureOutcome(plan.page_id, record, "skipped", "redirect-loop")
+            yield from self._resolved(page, CaptureOutcome(page.plan.page_id, record, "skipped", "redirect-loop"))
         elif len(hops) >= self.max_redirects:
-            yield CaptureOutcome(plan.page_id, record, "skipped", "too-many-redirects")
+            yield from self._resolved(page, CaptureOutcome(page.plan.page_id, record, "skipped", "too-many-redirects"))
         else:
-            yield self._capture_request(plan, record, target, memento, hops + [target])
+            yield self._capture_request(page.plan, record, target, memento, hops + [target])
 
     def capture_failed(self, failure: Failure) -> Iterator[Any]:
         kwargs = failure.request.cb_kwargs
+        page = self._page(kwargs["plan"])
+        if page is None:
+            return
         if failure.check(*_SIZE_CANCELLED):
             # Scrapy cancels a download that exceeds DOWNLOAD_MAXSIZE: final, not worth retrying.
-            yield CaptureOutcome(kwargs["plan"].page_id, kwargs["record"], "skipped", "too-large")
+            yield from self._resolved(page, CaptureOutcome(page.plan.page_id, kwargs["record"], "skipped", "too-large"))
             return
-        reason = f"fetch-error: {failure.getErrorMessage()[:200]}"
-        runstats.note_error(self.crawler.stats, f"{kwargs['plan'].site}: capture {kwargs['record'].timestamp}: {reason}")
-        yield CaptureOutcome(kwargs["plan"].page_id, kwargs["record"], "failed", reason)
+        yield from self._failed(page, kwargs["record"], f"fetch-error: {failure.getErrorMessage()[:200]}")
 
 
 try:  # Scrapy >= 2.14 names it; older versions cancel the Deferred
@@ -316,11 +455,3 @@ def _original_from_location(location: str, current: str, request_url: str, archi
     """
     parts = _archive_url_parts(urljoin(request_url, location), archive)
     return parts[1] if parts else urljoin(current, location)
-
-
-def _header_list(response: Response) -> list[tuple[str, str]]:
-    headers: list[tuple[str, str]] = []
-    for name, values in response.headers.items():
-        for value in values:
-            headers.append((name.decode("latin-1"), value.decode("latin-1")))
-    return headers

@@ -247,6 +247,7 @@ def cmd_history(args: argparse.Namespace) -> int:
             since=parse_when(args.since, "--since") if args.since else None,
             until=parse_when(args.until, "--until") if args.until else None,
         )
+        _warn_provisional(storage.provisional_history(session, args.site, args.url))
     if args.format == "table":
         print(render_history(args.site, versions))
         return EXIT_OK
@@ -277,7 +278,15 @@ def _after_last_capture(session: Any, doc: Any, when: date | datetime, option: s
             f"known version (version v{doc.id}), last seen {fmt_ts(doc.last_seen)[:10]}")
 
 
+def _warn_provisional(notes: list[str]) -> None:
+    """On stderr, so that the output itself (a table, JSON, a document) stays what it always is."""
+    for note in notes:
+        print(f"policytrack: note: {note}", file=sys.stderr)
+
+
 def cmd_show(args: argparse.Namespace) -> int:
+    import storage
+
     if args.at and args.version is not None:
         raise ConfigurationError("give either --at DATE or --version ID, not both")
     when = parse_when(args.at, "--at") if args.at else None
@@ -285,6 +294,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     with open_db(args).session() as session:
         doc = _document(session, args.site, spec, args.url)
         note = _after_last_capture(session, doc, when, f"--at {args.at}") if when is not None else None
+        _warn_provisional(storage.provisional_history(session, args.site, doc.page_url))
     if note:
         print(f"policytrack: {note}", file=sys.stderr)
     if args.json:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006_cli_trust"
-down_revision: str | None = "0004_page_listings"
+down_revision: str | None = "0005_truthful_runs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

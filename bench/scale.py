@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""Does a crawl stay flat as the number of pages grows? Time and peak memory per process, by size.
+
+    .venv/bin/python bench/scale.py [--pages 50,200,800,3200] [--captures 40] [--changes 3] [--workers 2]
+
+For each size it builds a synthetic archive (warcio) of that many pages -- ``--captures`` captures a
+page spread over ten years, every capture with different bytes (a footer timestamp, as real pages
+have), ``--changes`` text changes a page -- serves it with a real pywb on loopback, and crawls it into a
+fresh SQLite file through the real CLI (``policytrack crawl``, bisection mode, rate limits lifted).
+While the crawl runs, every process of its tree (the crawl itself and its Node.js Readability workers)
+is sampled from /proc twice a second. Prints, per size:
+
+    pages, captures listed and fetched, seconds, captures listed per second, Python peak RSS (MB),
+    Node workers seen, the largest Node worker's peak RSS and the Node workers' peak RSS together (MB),
+    and whether the history is right (every page has changes+1 versions, the run succeeded and says
+    every page is complete);
+
+then ``python_peak_growth`` and ``node_peak_growth``: the peak at the largest size divided by the peak
+at the smallest (1.0 = flat). Memory is the target: it must not grow with the number of pages.
+Time is only informative here (the machine may be shared); it should grow linearly.
+
+The scale-out work reuses :func:`measure` (one crawl of one archive, sampled) and :func:`build_archive`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from fetch_efficiency import policy_html  # noqa: E402
+from policytrack.localarchive import LocalArchive, WarcCapture  # noqa: E402
+
+LIFTED = ["-s", "POLICYTRACK_CDX_RATE_PER_MINUTE=60000", "-s", "POLICYTRACK_CAPTURE_RATE_PER_SECOND=2000"]
+
+
+def build_archive(pages: int, captures: int, changes: int) -> tuple[list[tuple[str, str]], list[WarcCapture]]:
+    """``pages`` synthetic sites ((hostname, url) each) and all their captures."""
+    sites, records = [], []
+    start = datetime(2012, 1, 1)
+    step = timedelta(days=3650 // captures)
+    for n in range(pages):
+        site = f"site{n:05d}.example"
+        url = f"https://{site}/privacy"
+        sites.append((site, url))
+        for i in range(captures):
+            version = i * (changes + 1) // captures
+            stamp = (start + step * i + timedelta(minutes=n)).strftime("%Y%m%d%H%M%S")
+            records.append(WarcCapture(url, stamp, policy_html(site, version, stamp)))
+    return sites, records
+
+
+@dataclass
+class Sampled:
+    """Peak resident memory of each process of a tree, from /proc."""
+
+    root: int
+    peak: dict[int, int] = field(default_factory=dict)        # pid -> peak RSS (bytes)
+    names: dict[int, str] = field(default_factory=dict)
+    node_total_peak: int = 0
+
+    def sample(self) -> None:
+        children: dict[int, list[int]] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    stat = Path(f"/proc/{entry}/stat").read_text()
+                except OSError:
+                    continue
+                ppid = int(stat.rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry))
+        tree, todo = [], [self.root]
+        while todo:
+            pid = todo.pop()
+            tree.append(pid)
+            todo.extend(children.get(pid, []))
+        node_total = 0
+        for pid in tree:
+            rss = _rss(pid)
+            if rss is None:
+                continue
+            self.peak[pid] = max(self.peak.get(pid, 0), rss)
+            self.names.setdefault(pid, _name(pid))
+            if self.names[pid] == "node":
+                node_total += rss
+        self.node_total_peak = max(self.node_total_peak, node_total)
+
+    def of(self, name: str) -> list[int]:
+        return [peak for pid, peak in self.peak.items() if self.names.get(pid) == name]
+
+
+def _rss(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return "?"
+
+
+def add_sites(db_url: str, sites: list[tuple[str, str]]) -> None:
+    """Track the sites (in one transaction: ``policytrack add`` per site would dominate the setup)."""
+    import storage
+
+    database = storage.open_database(db_url)
+    try:
+        with database.session() as session:
+            for site, url in sites:
+                storage.add_site(session, site, url)
+    finally:
+        database.dispose()
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "policytrack.cli", *args], capture_output=True, text=True, cwd=REPO)
+
+
+def measure(db: str, spec: str, workers: int, extra: tuple[str, ...] = ()) -> tuple[float, Sampled, dict]:
+    """Crawl ``spec`` into ``db`` (sites already added); seconds, memory samples and the run record."""
+    argv = [sys.executable, "-m", "policytrack.cli", "crawl", "--archive", spec, "--db", db,
+            "--workers", str(workers), *LIFTED, *extra]
+    started = time.monotonic()
+    proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sampled = Sampled(proc.pid)
+    while proc.poll() is None:
+        sampled.sample()
+        time.sleep(0.5)
+    seconds = time.monotonic() - started
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"crawl failed ({proc.returncode}): {err.strip()[-2000:]}")
+    run = json.loads(cli("runs", "--json", "--db", db).stdout)[0]
+    return seconds, sampled, run
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pages", default="50,200,800,3200", help="sizes to crawl, comma-separated")
+    parser.add_argument("--captures", type=int, default=40, help="captures per page")
+    parser.add_argument("--changes", type=int, default=3, help="text changes per page")
+    parser.add_argument("--workers", type=int, default=2, help="normalizer (Node) workers")
+    args = parser.parse_args()
+    sizes = [int(n) for n in args.pages.split(",")]
+    print(f"{'pages':>6} {'listed':>8} {'fetched':>8} {'seconds':>8} {'listed/s':>8} {'py_peak_MB':>10} "
+          f"{'nodes':>5} {'node_max_MB':>11} {'node_sum_MB':>11} {'history':>7}", flush=True)
+    peaks: dict[int, tuple[int, int]] = {}
+    ok = True
+    with tempfile.TemporaryDirectory() as tmp, LocalArchive(Path(tmp) / "archive") as archive:
+        for size in sizes:
+            sites, records = build_archive(size, args.captures, args.changes)
+            spec = archive.add_collection(f"scale{size}", records)
+            db = f"sqlite:///{tmp}/scale{size}.db"
+            add_sites(db, sites)
+            seconds, sampled, run = measure(db, spec, args.workers)
+            counts = run["counts"]
+            right = (run["status"] == "succeeded" and counts["pages_complete"] == size
+                     and counts["versions_new"] == size * (args.changes + 1))
+            ok &= right
+            python = sampled.peak.get(sampled.root, 0)
+            nodes = sampled.of("node")
+            peaks[size] = (python, sampled.node_total_peak)
+            mb = lambda b: b / 2**20  # noqa: E731
+            print(f"{size:>6} {counts['captures_seen']:>8} {counts['captures_fetched']:>8} {seconds:>8.1f} "
+                  f"{counts['captures_seen'] / seconds:>8.1f} {mb(python):>10.0f} {len(nodes):>5} "
+                  f"{mb(max(nodes, default=0)):>11.0f} {mb(sampled.node_total_peak):>11.0f} "
+                  f"{'right' if right else 'WRONG':>7}", flush=True)
+    first, last = peaks[sizes[0]], peaks[sizes[-1]]
+    print(f"python_peak_growth={last[0] / max(1, first[0]):.2f} node_peak_growth={last[1] / max(1, first[1]):.2f} "
+          f"(peak at {sizes[-1]} pages / peak at {sizes[0]} pages) history={'right' if ok else 'WRONG'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
