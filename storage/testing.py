@@ -66,6 +66,7 @@ class PostgresServer:
         self._template: str | None = None
         self._template_lock = threading.Lock()
         self._idle: list[str] = []  # migrated databases emptied after use, ready for the next test
+        self._template_tables: set[str] = set()
 
     @classmethod
     def start(cls) -> "PostgresServer":
@@ -115,6 +116,16 @@ class PostgresServer:
         ) as connection:
             connection.execute(sql)  # type: ignore[arg-type]
 
+    def _tables(self, url_string: str) -> set[str]:
+        """The tables of a database's public schema (models, the search index's tables, anything else)."""
+        import psycopg
+
+        url = make_url(url_string)
+        with psycopg.connect(host=url.host, port=url.port, user=url.username, password=url.password,
+                             dbname=url.database, autocommit=True) as connection:
+            rows = connection.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
+        return {row[0] for row in rows}
+
     def create_database(self, template: str | None = None) -> str:
         """A new, empty (or cloned from ``template``) database; returns its URL."""
         with self._lock:
@@ -137,6 +148,7 @@ class PostgresServer:
                 url = self.create_database()
                 open_database(url).dispose()  # no connection may stay open on a template
                 self._template = make_url(url).database
+                self._template_tables = self._tables(url)
             assert self._template is not None
             return self._template
 
@@ -148,12 +160,16 @@ class PostgresServer:
         return self.create_database(template=self.migrated_template())
 
     def checkin_database(self, url: str) -> None:
-        """Empty a database from :meth:`checkout_database` for reuse, or drop it if that fails."""
-        from storage.models import Base
+        """Empty a database from :meth:`checkout_database` for reuse, or drop it if that fails.
 
-        tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+        A database that gained tables a test made outside the migrations (APScheduler's job store, say)
+        is dropped rather than reused, so no test sees what an earlier one left behind."""
         try:
-            self._admin(f"TRUNCATE {tables} RESTART IDENTITY CASCADE", url)
+            tables = self._tables(url)
+            if tables != self._template_tables:
+                raise LookupError(f"tables beyond the migrated schema: {sorted(tables - self._template_tables)}")
+            emptied = ", ".join(f'"{name}"' for name in sorted(tables - {"alembic_version"}))
+            self._admin(f"TRUNCATE {emptied} RESTART IDENTITY CASCADE", url)
         except Exception:
             self.drop_database(url)
             return
