@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 from policytrack.localarchive import WarcCapture
 
-HOST = "shop.example"
+HOST = "exampleshop.com"
 POLICY_URLS = (
     f"http://{HOST}/privacy.html",
     f"http://{HOST}/legal/privacy",
     f"http://www.{HOST}/datenschutz",
-    "https://group.example/privacy/shop",
+    "https://examplegroup.com/privacy/shop",
 )
 FIRST_YEAR, YEARS = 2004, 20
 _HTML = (("Content-Type", "text/html; charset=utf-8"),)
@@ -52,7 +52,7 @@ def policy_text(edition: int) -> bytes:
         "We share personal information with service providers who process it on our behalf, for payment "
         "processing and delivery, and never sell your personal data to third parties.",
         "You have the right to access, correct or delete your personal information, and to object to its "
-        "processing. Contact our data protection officer at privacy@shop.example.",
+        "processing. Contact our data protection officer at privacy@exampleshop.com.",
         "We keep personal data only as long as necessary for the purposes described in this privacy policy "
         "and protect it with appropriate security measures.",
     ]

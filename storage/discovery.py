@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -98,3 +99,36 @@ def _site_id(session: Session, hostname: str) -> int:
     if site_id is None:
         raise UnknownSite(host)
     return site_id
+
+
+@dataclass(frozen=True)
+class PolicyMove:
+    """The site's privacy link moved from one page to another at ``at`` (the first homepage linking to it)."""
+
+    from_url: str
+    to_url: str
+    at: str
+    cross_site: bool
+
+
+def stitch(versions: Sequence[Any], periods: Sequence[PolicyPeriodInfo]) -> tuple[list[Any], list[PolicyMove]]:
+    """A discovered site's history: the versions of each page in force during that page's periods, in time
+    order, and the moves between periods. Without periods (a site tracked by URL) the versions stay as
+    they are. ``versions``: ``VersionInfo``s of the site in time order (``storage.site_history``)."""
+    if not periods:
+        return list(versions), []
+    by_url: dict[str, list[PolicyPeriodInfo]] = {}
+    for period in periods:
+        by_url.setdefault(period.url, []).append(period)
+    superseded: dict[int, str | None] = {}
+    following: dict[str, str] = {}
+    for version in reversed(versions):
+        superseded[version.id] = following.get(version.page_url)
+        following[version.page_url] = version.first_seen
+    kept = [v for v in versions if any(
+        (p.valid_until is None or v.first_seen < p.valid_until)
+        and (superseded[v.id] is None or superseded[v.id] > p.valid_from)
+        for p in by_url.get(v.page_url, ()))]
+    moves = [PolicyMove(a.url, b.url, b.valid_from, b.cross_site)
+             for a, b in zip(periods, periods[1:]) if a.url != b.url]
+    return kept, moves
