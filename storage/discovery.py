@@ -57,12 +57,21 @@ def track_by_discovery(session: Session, hostnames: Sequence[str]) -> list[tuple
 
 
 def discovery_sites(session: Session, hostnames: Sequence[str] | None = None) -> list[str]:
-    """Hostnames tracked by discovery (of those named, if any), removed sites left out, sorted."""
+    """Hostnames tracked by discovery (of those named, if any), removed sites left out, sorted.
+
+    Naming a site that is not tracked by discovery is an error (:class:`UnknownSite` says how to add it)."""
     statement = (select(Site.hostname).join(DiscoverySite, DiscoverySite.site_id == Site.id)
                  .where(Site.removed_at.is_(None)).order_by(Site.hostname))
-    if hostnames:
-        statement = statement.where(Site.hostname.in_([lookup_hostname(h) for h in hostnames]))
-    return list(session.scalars(statement))
+    if not hostnames:
+        return list(session.scalars(statement))
+    wanted = [lookup_hostname(h) for h in hostnames]
+    found = list(session.scalars(statement.where(Site.hostname.in_(wanted))))
+    for host in wanted:
+        if host not in found:
+            error = UnknownSite(host)
+            error.args = (f"{host} is not tracked by discovery: 'policytrack add {host}' (without URL) tracks it",)
+            raise error
+    return found
 
 
 def record_policy_periods(session: Session, hostname: str, periods: Sequence[PeriodFound],

@@ -113,3 +113,27 @@ def test_a_policy_link_to_a_page_that_is_not_a_policy_is_rejected_with_a_reason(
     assert result.code == 0, result
     assert "http://exampleshop.com/privacy [rejected: " in result.out
     assert _periods(db) == []
+
+
+def test_an_archive_failure_fails_the_run_and_keeps_the_stored_periods(discovered):
+    from tests.faultproxy import Fault
+
+    site, proxy, archive, db, _ = discovered(1)
+    before = _periods(db)
+    proxy.add(Fault(r"/cdx", "503", times=None))
+    result = run_cli("discover", "--archive", archive, "-s", "RETRY_TIMES=1", "-s", "POLICYTRACK_BACKOFF_BASE=0.1",
+                     db=db)
+    assert result.code != 0
+    assert "(incomplete: not stored)" in result.out and "failed" in result.out + result.err
+    assert _periods(db) == before and len(before) == 2
+    runs = run_cli("runs", "--json", db=db).json()
+    assert runs[0]["status"] == "failed" and runs[0]["errors"]
+
+
+def test_discover_names_a_site_not_tracked_by_discovery_in_one_line(tmp_path):
+    db = str(tmp_path / "plain.db")
+    assert run_cli("add", "example.org", "https://example.org/privacy", db=db).code == 0
+    result = run_cli("discover", "example.org", "--archive", "pywb:http://127.0.0.1:9/none", db=db)
+    assert result.code != 0 and "Traceback" not in result.err
+    assert result.err.strip().splitlines() == [
+        "policytrack: error: example.org is not tracked by discovery: 'policytrack add example.org' (without URL) tracks it"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import ConfigurationError, InvalidSite
-from policytrack.commands.common import EXIT_ERROR, EXIT_OK, db_url, fmt_ts, open_db
+from policytrack.commands.common import EXIT_ERROR, EXIT_OK, db_url, fmt_ts, open_db, parse_setting
 from policytrack.commands.queries import render_table
 
 # The columns of an `add --from` file, in order. The URL is optional per row: a site given alone is
@@ -147,11 +147,17 @@ def _open_for_adding(args: argparse.Namespace):
 def cmd_discover(args: argparse.Namespace) -> int:
     """Run the discovery crawl of the sites, then print each one's policy periods (and why, --explain)."""
     from crawler.discovery_crawl import run_discovery
+    from crawler.runner import check_overrides
     from policytrack.crawloutput import report
 
     archive = args.archive if args.archive is not None else os.environ.get("POLICYTRACK_ARCHIVE")
-    overrides = {"LOG_LEVEL": "INFO" if args.verbose else "WARNING"}
+    overrides = dict(parse_setting(pair) for pair in args.set)
+    overrides.setdefault("LOG_LEVEL", "INFO" if args.verbose else "WARNING")
+    for warning in check_overrides(overrides):
+        print(f"policytrack: warning: {warning}", file=sys.stderr)
     result = run_discovery(db_url(args), archive=archive, sites=args.sites, overrides=overrides)
+    if not result.sites and result.run.ok:
+        print("no site is tracked by discovery: 'policytrack add SITE' (without URL) adds one")
     for found in sorted(result.sites, key=lambda f: f.site):
         print(f"{found.site}: {len(found.periods)} period(s) from {found.homepage_captures} homepage capture(s); "
               f"{found.cdx_requests} CDX request(s), {found.homepage_fetches} homepage fetch(es), "
@@ -235,6 +241,8 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--archive", help="https://web.archive.org (default) or pywb:http://HOST:PORT/COLLECTION")
     p.add_argument("--explain", action="store_true", help="print each period's candidates, scores and why the "
                    "winner won")
+    p.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a Scrapy/policytrack setting for this run (repeatable), as for crawl")
     p.add_argument("-v", "--verbose", action="store_true", help="show Scrapy's log (INFO) on stderr")
 
     p = command("sites", cmd_sites, "list tracked sites (or: sites remove SITE ...)")
