@@ -137,3 +137,36 @@ def test_discover_names_a_site_not_tracked_by_discovery_in_one_line(tmp_path):
     assert result.code != 0 and "Traceback" not in result.err
     assert result.err.strip().splitlines() == [
         "policytrack: error: example.org is not tracked by discovery: 'policytrack add example.org' (without URL) tracks it"]
+
+
+def test_a_link_to_a_page_the_archive_never_captured_is_rejected_not_an_error(archive_factory, tmp_path):
+    from policytrack.localarchive import WarcCapture
+
+    home = b"<html><body><footer><a href=/privacy-policy>Privacy Policy</a></footer></body></html>"
+    archive = archive_factory([WarcCapture(f"http://{HOST}/", "20100101000000", home,
+                                           headers=(("Content-Type", "text/html"),))])
+    db = str(tmp_path / "uncaptured.db")
+    assert run_cli("add", HOST, db=db).code == 0
+    result = run_cli("discover", "--archive", archive, db=db)
+    assert result.code == 0, result
+    assert f"http://{HOST}/privacy-policy [rejected: the archive holds no capture of it]" in result.out
+
+
+def test_the_sites_own_homepage_redirect_is_followed(archive_factory, tmp_path):
+    from policytrack.localarchive import WarcCapture
+    from policytrack.synthetic_history import policy_text
+
+    html = (("Content-Type", "text/html"),)
+    home = b"<html><body><footer><a href=/legal/privacy>Privacy</a></footer></body></html>"
+    archive = archive_factory([
+        WarcCapture(f"http://{HOST}/", "20150101000000", b"", status=301,
+                    headers=(("Location", f"http://www.{HOST}/"), ("Content-Type", "text/html"))),
+        WarcCapture(f"http://www.{HOST}/", "20150101000005", home, headers=html),
+        WarcCapture(f"http://www.{HOST}/legal/privacy", "20150101000010", policy_text(0), headers=html),
+    ])
+    db = str(tmp_path / "redirected.db")
+    assert run_cli("add", HOST, db=db).code == 0
+    result = run_cli("discover", "--archive", archive, db=db)
+    assert result.code == 0, result
+    assert [(p.url, p.valid_from, p.cross_site) for p in _periods(db)] == [
+        (f"http://www.{HOST}/legal/privacy", "20150101000000", False)]

@@ -15,6 +15,7 @@ site; :class:`crawler.discovery_crawl.DiscoveryPipeline` stores it as policy per
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Iterable, Iterator
 from urllib.parse import urljoin
@@ -30,7 +31,9 @@ from crawler.cdx import CdxRecord, parse_cdx, unique_records
 from crawler.discovery import Discovery, discover, format_explanation, link_key
 from crawler.discovery.policycheck import check_page
 from crawler.items import DiscoveredPeriod, DiscoveredSite
-from crawler.spiders.captures import _archive_url_parts, _memento_timestamp, _original_from_location
+from crawler.spiders.captures import (
+    _archive_url_parts, _memento_timestamp, _original_from_location, _seconds_apart,
+)
 
 NO_LINK = "no privacy link"   # what bisection compares for a homepage without one (NO_TEXT: no homepage)
 
@@ -63,6 +66,7 @@ class DiscoverySpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.archive = Archive.parse(crawler.settings.get("POLICYTRACK_ARCHIVE"))
         spider.max_redirects = crawler.settings.getint("POLICYTRACK_MAX_REDIRECTS")
+        spider.redirect_window = crawler.settings.getint("POLICYTRACK_REDIRECT_WINDOW")
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
@@ -167,9 +171,14 @@ class DiscoverySpider(scrapy.Spider):
                 site.planner.record(timestamp, None)
             else:
                 site.planner.record(timestamp, NO_TEXT)    # an archived error page: no homepage that day
+        elif hops and _seconds_apart(_memento_timestamp(response), timestamp) > self.redirect_window:
+            # The site's redirect led to a capture of its target that may be years away: not that day's homepage.
+            site.pending -= 1
+            site.planner.record(timestamp, NO_TEXT)
         else:
             site.pending -= 1
-            found = discover(response.body, current, response.headers.get("Content-Type", b"").decode("latin-1"))
+            page_url = _replayed_original(response) or current
+            found = discover(response.body, page_url, response.headers.get("Content-Type", b"").decode("latin-1"))
             site.found[timestamp] = found
             site.planner.record(timestamp, _content(found))
         yield from self._next(site)
@@ -217,6 +226,8 @@ class DiscoverySpider(scrapy.Spider):
         site.pending -= 1
         if target is not None:
             period.rejected = "too many redirects"
+        elif _memento_timestamp(response) is None and response.status == 404:
+            period.rejected = "the archive holds no capture of it"
         elif _memento_timestamp(response) is None:
             self._error(site, f"policy page {period.url}: the archive answered HTTP {response.status}")
         elif response.status >= 400:
@@ -232,6 +243,20 @@ class DiscoverySpider(scrapy.Spider):
     def _result(self, site: _Site) -> DiscoveredSite:
         return DiscoveredSite(site.site, site.periods, site.complete, site.cdx_requests, site.homepage_fetches,
                               len(site.records), site.policy_fetches)
+
+
+_ORIGINAL_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?original"?')
+
+
+def _replayed_original(response: Response) -> str | None:
+    """The URL of the capture the archive replayed (Memento ``Link: <...>; rel="original"``).
+
+    Archives match URLs without ``www.`` and replay ``www.example.com/`` for ``example.com/`` (a redirect
+    between the two is a "self-redirect" they skip): relative links must resolve against what was captured.
+    """
+    link = response.headers.get("Link")
+    match = _ORIGINAL_LINK.search(link.decode("latin-1")) if link else None
+    return match.group(1) if match else None
 
 
 def _content(found: Discovery) -> str:
