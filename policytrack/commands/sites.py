@@ -170,7 +170,9 @@ def cmd_discover(args: argparse.Namespace) -> int:
             print(f"  {fmt_ts(period.valid_from)[:10]} .. {until}  {what}{flags}")
             if args.explain:
                 print("\n".join(f"      {line}" for line in period.explanation.splitlines()))
-    return report(result.run)
+    stored = sum(found.complete for found in result.sites)
+    line = f"run {result.run.run_id} {result.run.status}: {len(result.sites)} site(s) discovered, {stored} stored"
+    return report(result.run, line=line, what="discovery")
 
 
 SITES_COLUMNS = [
