@@ -1,5 +1,5 @@
 """Discovery on real pages nobody here wrote: precision and recall of the privacy-link choice and of the
-policy check, against the corpus's own English rule, in one run.
+policy check, against the corpus's own English rule, in one run; and what discovery costs in archive requests.
 
 Link discovery is measured on the 495 saved pages in ``../shared/realpages/`` with the hand labels in
 ``tests/data/privacy_links.tsv``; how a page counts is in ``crawler/discovery/evaluation.py``.
@@ -7,13 +7,22 @@ Link discovery is measured on the 495 saved pages in ``../shared/realpages/`` wi
 The policy check is measured on the held-out part of its training data (``policycheck.split``): corpus
 privacy policies against real pages that are not policies.
 
-    .venv/bin/python bench/discovery.py [--shared ../shared] [--misses] [--explain FILE]
+The cost is measured on a synthetic 20-year archive (``policytrack/synthetic_history.py``: 240 monthly
+homepage captures, each a distinct payload) served by pywb on loopback, for 0 to 3 moves of the privacy
+link: the real ``policytrack add SITE`` + ``policytrack discover`` in a subprocess, and the requests it
+reports (``tests/test_discovery_crawl.py`` checks that these are the requests the archive receives).
+
+    .venv/bin/python bench/discovery.py [--shared ../shared] [--misses] [--explain FILE] [--cost-only]
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import re
+import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -32,11 +41,14 @@ def main() -> int:
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
     parser.add_argument("--misses", action="store_true", help="list every page where our choice is wrong")
     parser.add_argument("--explain", metavar="FILE", help="print the explanation for one page of realpages and stop")
+    parser.add_argument("--cost-only", action="store_true", help="only the archive requests per site")
     args = parser.parse_args()
+    if args.cost_only:
+        return cost()
     realpages = args.shared / "realpages"
     if not (realpages / "index.tsv").exists():
         print(f"skipped: {realpages} is absent (the real pages are shared test data, not part of the repo)")
-        return 0
+        return cost()
     if args.explain:
         data = (realpages / "pages" / args.explain).read_bytes()
         print(format_explanation(discover(data, page_urls(realpages).get(args.explain, "")), limit=8))
@@ -82,7 +94,46 @@ def main() -> int:
     print(f"  precision {result['precision']:.3f}  recall {result['recall']:.3f}  "
           f"(held out: {result['positives']} policies, {result['negatives']} non-policies; "
           f"tp {result['tp']}, fp {result['fp']}, fn {result['fn']})")
-    return 0
+    return cost()
+
+
+_SPENT = re.compile(r"(\d+) period\(s\) from (\d+) homepage capture\(s\); (\d+) CDX request\(s\), "
+                    r"(\d+) homepage fetch\(es\), (\d+) policy fetch\(es\)")
+
+
+def cost() -> int:
+    """Archive requests per site for a 20-year history whose privacy link moves 0-3 times."""
+    from policytrack.localarchive import LocalArchive
+    from policytrack.synthetic_history import HOST, synthetic_site
+
+    print("\ncost per site, 20-year synthetic archive (target: <= 2 CDX, <= (moves+1)*ceil(log2 captures)+2 "
+          "homepage fetches)")
+    failed = 0
+    with tempfile.TemporaryDirectory() as tmp, LocalArchive(Path(tmp) / "archive") as archive:
+        for moves in range(4):
+            site = synthetic_site(moves)
+            spec = archive.add_collection(f"moves{moves}", site.captures)
+            db = str(Path(tmp) / f"moves{moves}.db")
+            _cli("add", HOST, "--db", db)
+            out = _cli("discover", "--archive", spec, "--db", db)
+            match = _SPENT.search(out)
+            if match is None:
+                print(f"  moves {moves}: discover did not report its requests:\n{out}")
+                failed += 1
+                continue
+            periods, captures, cdx, homepages, policies = map(int, match.groups())
+            budget = (moves + 1) * math.ceil(math.log2(captures)) + 2
+            ok = cdx <= 2 and homepages <= budget and periods == moves + 1
+            failed += not ok
+            print(f"  moves {moves}: periods {periods}/{moves + 1}  CDX {cdx}  homepage fetches {homepages} "
+                  f"(budget {budget}; {homepages / captures:.2f} of {captures} captures; one per half-year would "
+                  f"be 40)  policy fetches {policies}  {'ok' if ok else 'OVER TARGET'}")
+    return 1 if failed else 0
+
+
+def _cli(*args: str) -> str:
+    proc = subprocess.run([sys.executable, "-m", "policytrack.cli", *args], capture_output=True, text=True, cwd=REPO)
+    return proc.stdout + proc.stderr
 
 
 if __name__ == "__main__":

@@ -71,6 +71,20 @@ class Archive:
             params["resumeKey"] = resume_key
         return f"{self.base}/cdx/search/cdx?" + urlencode(params)
 
+    def homepage_cdx_url(self, url: str, resume_key: str | None = None) -> str:
+        """CDX query for a homepage's captures, one row per distinct payload (discovery's one listing).
+
+        The Internet Archive collapses adjacent rows with the same digest itself (``collapse=digest``);
+        pywb has no collapse, and the discovery spider drops adjacent repeats the same way.
+        """
+        if self.kind == "pywb":
+            return self.cdx_url(url)
+        params = {"url": url, "limit": IA_CDX_PAGE_SIZE, "showResumeKey": "true", "collapse": "digest",
+                  "filter": "statuscode:[23].."}
+        if resume_key:
+            params["resumeKey"] = resume_key
+        return f"{self.base}/cdx/search/cdx?" + urlencode(params)
+
     def capture_url(self, timestamp: str, url: str) -> str:
         prefix = self.base if self.kind == "pywb" else f"{self.base}/web"
         return f"{prefix}/{timestamp}id_/{url}"

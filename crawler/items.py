@@ -102,3 +102,38 @@ class PageFinished:
     items: int
     complete: bool
     inferred: InferredCaptures | None = None   # stored once the fetched captures they copy are stored
+
+
+@dataclass
+class DiscoveredPeriod:
+    """One period of a site's homepage history with the same discovered privacy link (or none).
+
+    ``valid_from``: the first homepage capture of the period; ``valid_until``: the first one of the next
+    period (None: the last period). ``url`` is None when no link was found or the policy check rejected
+    the page behind it (``rejected``: why). ``explanation``: ``crawler.discovery.format_explanation``.
+    """
+
+    valid_from: str
+    valid_until: str | None
+    found_on: str
+    url: str | None
+    cross_site: bool
+    explanation: str
+    rejected: str | None = None
+
+
+@dataclass
+class DiscoveredSite:
+    """What the discovery crawl found for one site: its periods in time order, and what it cost.
+
+    ``complete``: the whole listing was read and every fetch it planned succeeded; an incomplete discovery
+    is not stored (it would replace good periods with partial ones).
+    """
+
+    site: str
+    periods: list[DiscoveredPeriod]
+    complete: bool
+    cdx_requests: int = 0
+    homepage_fetches: int = 0
+    homepage_captures: int = 0
+    policy_fetches: int = 0

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from policytrack.commands import archive, exports, queries, renormalize, runs, schedule, serve, sites
-from policytrack.commands.common import EXIT_ERROR, EXIT_OK, db_url, open_db, parse_when
+from policytrack.commands.common import EXIT_ERROR, EXIT_OK, db_url, open_db, parse_setting, parse_when
 from core.errors import ConfigurationError, PolicytrackError
 
 
@@ -31,7 +31,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     from crawler.runner import check_overrides, run_crawl
     from policytrack.crawloutput import Progress, report
 
-    overrides = dict(_setting(pair) for pair in args.set)
+    overrides = dict(parse_setting(pair) for pair in args.set)
     if args.workers is not None:
         overrides["POLICYTRACK_NORMALIZER_WORKERS"] = args.workers
     if args.exhaustive:
@@ -46,13 +46,6 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     watch = Progress(sys.stderr).watch if quiet_terminal else None
     result = run_crawl(db_url(args), archive=archive, sites=args.sites, overrides=overrides, watch=watch)
     return report(result)
-
-
-def _setting(pair: str) -> tuple[str, str]:
-    name, sep, value = pair.partition("=")
-    if not sep or not name.strip():
-        raise ConfigurationError(f"invalid setting {pair!r}: use -s NAME=VALUE, e.g. -s POLICYTRACK_CDX_RATE_PER_MINUTE=12")
-    return name.strip(), value
 
 
 def cmd_normalize(args: argparse.Namespace) -> int:

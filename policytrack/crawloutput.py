@@ -25,15 +25,17 @@ def summary(result: Any) -> str:
     return line
 
 
-def report(result: Any, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    """Print the run's summary (and, unless it succeeded, one line on stderr); return the exit status."""
-    print(summary(result), file=out)
+def report(result: Any, out: TextIO = sys.stdout, err: TextIO = sys.stderr, *, line: str | None = None,
+           what: str = "crawl") -> int:
+    """Print the run's summary (``line``, else the crawl's counts; and, unless it succeeded, one line on
+    stderr); return the exit status. ``what``: the kind of run, for the messages (crawl, discovery)."""
+    print(line or summary(result), file=out)
     if result.status == "interrupted" and not result.errors:
-        print("policytrack: crawl interrupted (stopped by a signal); the next crawl resumes it", file=err)
+        print(f"policytrack: {what} interrupted (stopped by a signal); the next {what} resumes it", file=err)
         return EXIT_ERROR
     if not result.ok:
         first = result.errors[0].strip().splitlines()[0] if result.errors else "see the log above"
-        print(f"policytrack: crawl {result.status} with {result.counts.get('errors_count') or len(result.errors)} "
+        print(f"policytrack: {what} {result.status} with {result.counts.get('errors_count') or len(result.errors)} "
               f"error(s); first: {first}", file=err)
         return EXIT_ERROR
     return EXIT_OK

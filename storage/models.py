@@ -459,3 +459,37 @@ Index(None, Version.text_id)
 Index(None, VersionText.id, VersionText.words, VersionText.chars)
 Index(None, Version.text_id, Version.page_id, Version.first_seen)
 Index(None, Change.created_at)
+
+
+# --- discovery (storage.discovery; migration 0009_discovery) ----------------------------------------
+
+
+class DiscoverySite(Base):
+    """A site tracked by discovery: given as a domain alone, its privacy page is found on its homepage."""
+
+    __tablename__ = "discovery_sites"
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PolicyPeriod(Base):
+    """When a page was its site's privacy policy, as discovered on the site's archived homepage.
+
+    ``valid_from``: the first homepage capture linking to it; ``valid_until``: the first homepage capture
+    that no longer did (NULL: still the policy page at the last capture). ``found_on``: the homepage capture
+    the link was discovered on; ``cross_site``: the policy lives on another site (a group site, a host).
+    A site's periods never overlap; a page may have several (the link moved away and back).
+    """
+
+    __tablename__ = "policy_periods"
+    __table_args__ = (UniqueConstraint("site_id", "valid_from"), Index(None, "page_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"))
+    valid_from: Mapped[str] = mapped_column(Timestamp14)
+    valid_until: Mapped[Optional[str]] = mapped_column(Timestamp14)
+    found_on: Mapped[str] = mapped_column(Timestamp14)
+    cross_site: Mapped[bool] = mapped_column(Boolean, default=False)
+    run_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))

@@ -83,3 +83,11 @@ def positive_int(option: str):
 
 def fmt_ts(ts: str) -> str:
     return f"{ts[0:4]}-{ts[4:6]}-{ts[6:8]} {ts[8:10]}:{ts[10:12]}:{ts[12:14]}"
+
+
+def parse_setting(pair: str) -> tuple[str, str]:
+    """``NAME=VALUE`` of a ``-s`` option (crawl, discover), as Scrapy's own ``-s``."""
+    name, sep, value = pair.partition("=")
+    if not sep or not name.strip():
+        raise ConfigurationError(f"invalid setting {pair!r}: use -s NAME=VALUE, e.g. -s POLICYTRACK_CDX_RATE_PER_MINUTE=12")
+    return name.strip(), value

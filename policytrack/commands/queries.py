@@ -229,17 +229,33 @@ HISTORY_COLUMNS: list[Column] = [
 ]
 
 
-def render_history(site: str, versions: Sequence[Any]) -> str:
-    """The history table with a title line (also used by ``policytrack demo``)."""
+def render_history(site: str, versions: Sequence[Any], moves: Sequence[Any] = ()) -> str:
+    """The history table with a title line (also used by ``policytrack demo``); a discovered site's moves
+    of its privacy page (``storage.discovery.PolicyMove``) are lines between the versions, in time order."""
     if not versions:
         return f"{site}: no versions yet (run 'policytrack crawl {site}')"
     rows = [record(v) for v in versions]
     columns = HISTORY_COLUMNS + ([("PAGE", lambda r: r["page_url"])] if len({r["page_url"] for r in rows}) > 1 else [])
-    return f"{site}: {len(rows)} version(s)\n" + render_table(rows, columns)
+    header, *lines = render_table(rows, columns).splitlines()
+    out = [f"{site}: {len(rows)} version(s)" + (f", {len(moves)} move(s) of its privacy page" if moves else ""), header]
+    pending = sorted(moves, key=lambda m: m.at)
+    for version, line in zip(versions, lines):
+        while pending and pending[0].at <= version.first_seen:
+            out.append(_move_line(pending.pop(0)))
+        out.append(line)
+    out.extend(_move_line(move) for move in pending)
+    return "\n".join(out)
+
+
+def _move_line(move: Any) -> str:
+    other = " (another site)" if move.cross_site else ""
+    return f"-- policy moved from {move.from_url} to {move.to_url}{other} on {fmt_ts(move.at)[:10]}"
 
 
 def cmd_history(args: argparse.Namespace) -> int:
     import storage
+
+    from storage.discovery import policy_periods, stitch
 
     with open_db(args).session() as session:
         versions = storage.site_history(
@@ -247,9 +263,12 @@ def cmd_history(args: argparse.Namespace) -> int:
             since=parse_when(args.since, "--since") if args.since else None,
             until=parse_when(args.until, "--until") if args.until else None,
         )
+        moves = []
+        if args.url is None:  # a discovered site: each page's versions in its periods, and the moves
+            versions, moves = stitch(versions, policy_periods(session, args.site))
         _warn_provisional(storage.provisional_history(session, args.site, args.url))
     if args.format == "table":
-        print(render_history(args.site, versions))
+        print(render_history(args.site, versions, moves))
         return EXIT_OK
     emit(args, [record(v) for v in versions], HISTORY_COLUMNS)
     return EXIT_OK

@@ -1,21 +1,23 @@
-"""Site subcommands: add (one page, or many from a CSV/TSV file), sites (the list), sites remove."""
+"""Site subcommands: add (a page, a domain tracked by discovery, or many from a CSV/TSV file), discover,
+sites (the list), sites remove."""
 
 from __future__ import annotations
 
 import argparse
 import csv
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import ConfigurationError, InvalidSite
-from policytrack.commands.common import EXIT_ERROR, EXIT_OK, fmt_ts, open_db
+from policytrack.commands.common import EXIT_ERROR, EXIT_OK, db_url, fmt_ts, open_db, parse_setting
 from policytrack.commands.queries import render_table
 
-# The columns of an `add --from` file, in order. The URL is optional in the file format (a later release
-# finds the privacy page of a site given alone); for now a row without one is rejected with a reason.
+# The columns of an `add --from` file, in order. The URL is optional per row: a site given alone is
+# tracked by discovery (its privacy page is found on its archived homepage: `policytrack discover`).
 HEADER_NAMES = {"site", "hostname", "host", "domain"}
 
 
@@ -57,22 +59,24 @@ def _first_line(text: str) -> int:
     return next((i for i, line in enumerate(text.splitlines(), start=1) if line.strip()), 0)
 
 
-def check_rows(rows: list[SiteRow]) -> tuple[list[tuple[str, str]], list[Rejected]]:
-    """Split rows into valid (site, URL) pairs (each once) and rejected rows with their reasons."""
+def check_rows(rows: list[SiteRow]) -> tuple[list[tuple[str, str]], list[str], list[Rejected]]:
+    """Split rows into valid (site, URL) pairs, sites given alone (tracked by discovery), each once, and
+    rejected rows with their reasons."""
     from storage.sites import normalize_hostname, validate_page_url
 
     valid: dict[tuple[str, str], None] = {}
+    alone: dict[str, None] = {}
     rejected = []
     for row in rows:
         text = row.site + (f",{row.url}" if row.url else "")
-        if row.url is None:
-            rejected.append(Rejected(row.line, text, "no privacy page URL (give it as the second column)"))
-            continue
         try:
-            valid[(normalize_hostname(row.site), validate_page_url(row.url))] = None
+            if row.url is None:
+                alone[normalize_hostname(row.site)] = None
+            else:
+                valid[(normalize_hostname(row.site), validate_page_url(row.url))] = None
         except InvalidSite as exc:
             rejected.append(Rejected(row.line, text, str(exc)))
-    return list(valid), rejected
+    return list(valid), list(alone), rejected
 
 
 def cmd_add(args: argparse.Namespace) -> int:
@@ -82,8 +86,10 @@ def cmd_add(args: argparse.Namespace) -> int:
         if args.site or args.url:
             raise ConfigurationError("give either SITE URL or --from FILE, not both")
         return _add_from_file(args, Path(args.from_file))
-    if not (args.site and args.url):
-        raise ConfigurationError("give the site and its privacy page URL (policytrack add SITE URL), or --from FILE")
+    if not args.site:
+        raise ConfigurationError("give the site (policytrack add SITE [URL]), or --from FILE")
+    if args.url is None:
+        return _add_by_discovery(args)
     db, created = _open_for_adding(args)
     with db.session(immediate=True) as session:
         page = add_site(session, args.site, args.url)
@@ -93,17 +99,37 @@ def cmd_add(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_by_discovery(args: argparse.Namespace) -> int:
+    from storage.discovery import track_by_discovery
+    from storage.sites import normalize_hostname
+
+    host = normalize_hostname(args.site)  # a bad name is refused before the database is created
+    db, created = _open_for_adding(args)
+    with db.session(immediate=True) as session:
+        [(host, added)] = track_by_discovery(session, [host])
+    if created:
+        print(f"created database {db.display_url}")
+    print(f"tracking {host} by discovery: 'policytrack discover {host}' finds its privacy page over time"
+          if added else f"{host} is already tracked by discovery")
+    return EXIT_OK
+
+
 def _add_from_file(args: argparse.Namespace, path: Path) -> int:
     from storage.sites import add_sites
 
-    pairs, rejected = check_rows(read_site_rows(path))
+    from storage.discovery import track_by_discovery
+
+    pairs, alone, rejected = check_rows(read_site_rows(path))
     db, created = _open_for_adding(args)
     with db.session(immediate=True) as session:  # one transaction: every valid row, or none
         pages = add_sites(session, pairs)
+        discovered = track_by_discovery(session, alone) if alone else []
     if created:
         print(f"created database {db.display_url}")
     added = sum(p.added for p in pages)
-    print(f"{path}: {added} page(s) added, {len(pages) - added} already tracked, {len(rejected)} row(s) rejected")
+    by_discovery = sum(new for _, new in discovered)
+    print(f"{path}: {added} page(s) added, {by_discovery} site(s) tracked by discovery, "
+          f"{len(pages) - added + len(discovered) - by_discovery} already tracked, {len(rejected)} row(s) rejected")
     for row in rejected:  # errors: on stderr, so --quiet keeps them
         print(f"policytrack: {path}, line {row.line}: rejected {row.text!r}: {row.reason}", file=sys.stderr)
     return EXIT_ERROR if rejected else EXIT_OK
@@ -116,6 +142,37 @@ def _open_for_adding(args: argparse.Namespace):
     path = sqlite_file(resolve_db_url(args.db))
     created = path is not None and not path.exists()
     return open_db(args, create=True), created
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    """Run the discovery crawl of the sites, then print each one's policy periods (and why, --explain)."""
+    from crawler.discovery_crawl import run_discovery
+    from crawler.runner import check_overrides
+    from policytrack.crawloutput import report
+
+    archive = args.archive if args.archive is not None else os.environ.get("POLICYTRACK_ARCHIVE")
+    overrides = dict(parse_setting(pair) for pair in args.set)
+    overrides.setdefault("LOG_LEVEL", "INFO" if args.verbose else "WARNING")
+    for warning in check_overrides(overrides):
+        print(f"policytrack: warning: {warning}", file=sys.stderr)
+    result = run_discovery(db_url(args), archive=archive, sites=args.sites, overrides=overrides)
+    if not result.sites and result.run.ok:
+        print("no site is tracked by discovery: 'policytrack add SITE' (without URL) adds one")
+    for found in sorted(result.sites, key=lambda f: f.site):
+        print(f"{found.site}: {len(found.periods)} period(s) from {found.homepage_captures} homepage capture(s); "
+              f"{found.cdx_requests} CDX request(s), {found.homepage_fetches} homepage fetch(es), "
+              f"{found.policy_fetches} policy fetch(es)" + ("" if found.complete else " (incomplete: not stored)"))
+        for period in found.periods:
+            until = fmt_ts(period.valid_until)[:10] if period.valid_until else "now"
+            what = period.url or "no privacy link"
+            flags = (" [other site]" if period.cross_site else "") + (
+                f" [rejected: {period.rejected}]" if period.rejected else "")
+            print(f"  {fmt_ts(period.valid_from)[:10]} .. {until}  {what}{flags}")
+            if args.explain:
+                print("\n".join(f"      {line}" for line in period.explanation.splitlines()))
+    stored = sum(found.complete for found in result.sites)
+    line = f"run {result.run.run_id} {result.run.status}: {len(result.sites)} site(s) discovered, {stored} stored"
+    return report(result.run, line=line, what="discovery")
 
 
 SITES_COLUMNS = [
@@ -171,12 +228,24 @@ def cmd_sites_remove(args: argparse.Namespace) -> int:
 
 
 def register(command: Callable[..., argparse.ArgumentParser]) -> None:
-    p = command("add", cmd_add, "track a site's privacy page (creates the database if needed)")
+    p = command("add", cmd_add, "track a site's privacy page, or a site alone by discovery (creates the database "
+                "if needed)")
     p.add_argument("site", nargs="?", help="the site's hostname, e.g. example.com (or bücher.de)")
-    p.add_argument("url", nargs="?", help="the privacy page URL, e.g. https://example.com/privacy")
+    p.add_argument("url", nargs="?", help="the privacy page URL, e.g. https://example.com/privacy (without it, the "
+                   "site is tracked by discovery: see 'policytrack discover')")
     p.add_argument("--from", dest="from_file", metavar="FILE",
-                   help="add every row of a CSV or TSV file of SITE,URL (optional header row; one transaction; "
-                        "rejected rows are listed with their line numbers)")
+                   help="add every row of a CSV or TSV file of SITE[,URL] (a row without URL: tracked by discovery; "
+                        "optional header row; one transaction; rejected rows are listed with their line numbers)")
+
+    p = command("discover", cmd_discover, "find the privacy page of sites tracked by discovery, period by period, "
+                "on their archived homepages")
+    p.add_argument("sites", nargs="*", metavar="SITE", help="sites to discover (default: all tracked by discovery)")
+    p.add_argument("--archive", help="https://web.archive.org (default) or pywb:http://HOST:PORT/COLLECTION")
+    p.add_argument("--explain", action="store_true", help="print each period's candidates, scores and why the "
+                   "winner won")
+    p.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a Scrapy/policytrack setting for this run (repeatable), as for crawl")
+    p.add_argument("-v", "--verbose", action="store_true", help="show Scrapy's log (INFO) on stderr")
 
     p = command("sites", cmd_sites, "list tracked sites (or: sites remove SITE ...)")
     p.add_argument("--json", action="store_true")

@@ -1,0 +1,143 @@
+"""Sites tracked by discovery and the periods in which each page was the site's privacy policy.
+
+A site added without a URL is tracked by discovery (:func:`track_by_discovery`); the discovery crawl
+records what it found as periods (:func:`record_policy_periods`), each one pointing to an ordinary
+``Page`` that the captures crawl then tracks like any other. Recording is idempotent: the periods found by
+the latest discovery replace the site's earlier ones, the pages stay (with their history).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from core.errors import UnknownSite
+from storage.inserts import insert_ignoring_conflicts
+from storage.models import DiscoverySite, Page, PolicyPeriod, Site
+from storage.sites import add_sites, lookup_hostname, normalize_hostname
+
+
+@dataclass(frozen=True)
+class PeriodFound:
+    """What discovery found for one period: the policy URL, from when to when, on which homepage capture."""
+
+    url: str
+    valid_from: str
+    valid_until: str | None
+    found_on: str
+    cross_site: bool = False
+
+
+@dataclass(frozen=True)
+class PolicyPeriodInfo:
+    page_id: int
+    url: str
+    valid_from: str
+    valid_until: str | None
+    found_on: str
+    cross_site: bool
+
+
+def track_by_discovery(session: Session, hostnames: Sequence[str]) -> list[tuple[str, bool]]:
+    """Track each site by discovery (created if new); returns (hostname, newly tracked by discovery)."""
+    hosts = [normalize_hostname(h) for h in hostnames]
+    for host in sorted(set(hosts)):
+        insert_ignoring_conflicts(session, Site, [{"hostname": host}], ["hostname"])
+    site_ids = dict(session.execute(select(Site.hostname, Site.id).where(Site.hostname.in_(hosts))).all())
+    for site in session.scalars(select(Site).where(Site.hostname.in_(hosts), Site.removed_at.is_not(None))):
+        site.removed_at = None
+    before = set(session.scalars(select(DiscoverySite.site_id).where(DiscoverySite.site_id.in_(site_ids.values()))))
+    insert_ignoring_conflicts(session, DiscoverySite, [{"site_id": i} for i in sorted(set(site_ids.values()))],
+                              ["site_id"])
+    return [(host, site_ids[host] not in before) for host in hosts]
+
+
+def discovery_sites(session: Session, hostnames: Sequence[str] | None = None) -> list[str]:
+    """Hostnames tracked by discovery (of those named, if any), removed sites left out, sorted.
+
+    Naming a site that is not tracked by discovery is an error (:class:`UnknownSite` says how to add it)."""
+    statement = (select(Site.hostname).join(DiscoverySite, DiscoverySite.site_id == Site.id)
+                 .where(Site.removed_at.is_(None)).order_by(Site.hostname))
+    if not hostnames:
+        return list(session.scalars(statement))
+    wanted = [lookup_hostname(h) for h in hostnames]
+    found = list(session.scalars(statement.where(Site.hostname.in_(wanted))))
+    for host in wanted:
+        if host not in found:
+            error = UnknownSite(host)
+            error.args = (f"{host} is not tracked by discovery: 'policytrack add {host}' (without URL) tracks it",)
+            raise error
+    return found
+
+
+def record_policy_periods(session: Session, hostname: str, periods: Sequence[PeriodFound],
+                          run_id: int | None = None) -> list[PolicyPeriodInfo]:
+    """Replace the site's periods with ``periods`` (in any order; they must not overlap), adding a page
+    for each policy URL not tracked yet. Returns the stored periods in time order."""
+    site_id = _site_id(session, hostname)
+    host = lookup_hostname(hostname)
+    refs = add_sites(session, [(host, p.url) for p in periods]) if periods else []
+    session.execute(delete(PolicyPeriod).where(PolicyPeriod.site_id == site_id)
+                    .execution_options(synchronize_session=False))
+    for period, ref in zip(periods, refs):
+        session.add(PolicyPeriod(site_id=site_id, page_id=ref.page_id, valid_from=period.valid_from,
+                                 valid_until=period.valid_until, found_on=period.found_on,
+                                 cross_site=period.cross_site, run_id=run_id))
+    session.flush()
+    return policy_periods(session, host)
+
+
+def policy_periods(session: Session, hostname: str) -> list[PolicyPeriodInfo]:
+    """The site's policy periods in time order (empty if never discovered)."""
+    site_id = _site_id(session, hostname)
+    rows = session.execute(
+        select(PolicyPeriod, Page.url).join(Page, Page.id == PolicyPeriod.page_id)
+        .where(PolicyPeriod.site_id == site_id).order_by(PolicyPeriod.valid_from)
+    ).all()
+    return [PolicyPeriodInfo(p.page_id, url, p.valid_from, p.valid_until, p.found_on, p.cross_site)
+            for p, url in rows]
+
+
+def _site_id(session: Session, hostname: str) -> int:
+    host = lookup_hostname(hostname)
+    site_id = session.scalar(select(Site.id).where(Site.hostname == host))
+    if site_id is None:
+        raise UnknownSite(host)
+    return site_id
+
+
+@dataclass(frozen=True)
+class PolicyMove:
+    """The site's privacy link moved from one page to another at ``at`` (the first homepage linking to it)."""
+
+    from_url: str
+    to_url: str
+    at: str
+    cross_site: bool
+
+
+def stitch(versions: Sequence[Any], periods: Sequence[PolicyPeriodInfo]) -> tuple[list[Any], list[PolicyMove]]:
+    """A discovered site's history: the versions of each page in force during that page's periods, in time
+    order, and the moves between periods. Without periods (a site tracked by URL) the versions stay as
+    they are. ``versions``: ``VersionInfo``s of the site in time order (``storage.site_history``)."""
+    if not periods:
+        return list(versions), []
+    by_url: dict[str, list[PolicyPeriodInfo]] = {}
+    for period in periods:
+        by_url.setdefault(period.url, []).append(period)
+    superseded: dict[int, str | None] = {}
+    following: dict[str, str] = {}
+    for version in reversed(versions):
+        superseded[version.id] = following.get(version.page_url)
+        following[version.page_url] = version.first_seen
+    kept = [v for v in versions if any(
+        (p.valid_until is None or v.first_seen < p.valid_until)
+        and (superseded[v.id] is None or superseded[v.id] > p.valid_from)
+        for p in by_url.get(v.page_url, ()))]
+    moves = [PolicyMove(a.url, b.url, b.valid_from, b.cross_site)
+             for a, b in zip(periods, periods[1:]) if a.url != b.url]
+    return kept, moves
