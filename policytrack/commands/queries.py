@@ -101,6 +101,8 @@ JSON_FIELDS: dict[str, dict[str, str]] = {
         "words_before": "words of the old text",
         "words_after": "words of the new text",
         "technical": "may be due to a normalizer upgrade only",
+        "merged": "a change the current normalizer no longer sees (renormalize merged its two versions; technical, "
+                  "id null, both version ids the merged version)",
     },
     "search": {
         "site": "hostname",
@@ -229,17 +231,27 @@ HISTORY_COLUMNS: list[Column] = [
 ]
 
 
-def render_history(site: str, versions: Sequence[Any]) -> str:
-    """The history table with a title line (also used by ``policytrack demo``)."""
+def merged_line(boundary: Any) -> str:
+    """A change the normalizer no longer sees (``storage.renormalize.MergedBoundary``), as one marked line."""
+    now = f"both are version {boundary.version_id} now" if boundary.version_id is not None else "merged"
+    return (f"technical: normalizer {boundary.normalizer_version} no longer distinguishes the text first seen "
+            f"{_ts(boundary.after_timestamp)} from the text before it (last seen {_ts(boundary.before_timestamp)}); "
+            f"{now}")
+
+
+def render_history(site: str, versions: Sequence[Any], merged: Sequence[Any] = ()) -> str:
+    """The history table with a title line (also used by ``policytrack demo``), then ``merged`` boundaries."""
     if not versions:
         return f"{site}: no versions yet (run 'policytrack crawl {site}')"
     rows = [record(v) for v in versions]
     columns = HISTORY_COLUMNS + ([("PAGE", lambda r: r["page_url"])] if len({r["page_url"] for r in rows}) > 1 else [])
-    return f"{site}: {len(rows)} version(s)\n" + render_table(rows, columns)
+    table = f"{site}: {len(rows)} version(s)\n" + render_table(rows, columns)
+    return "\n".join([table, *(merged_line(b) for b in merged)])
 
 
 def cmd_history(args: argparse.Namespace) -> int:
     import storage
+    from storage.renormalize import merged_boundaries
 
     with open_db(args).session() as session:
         versions = storage.site_history(
@@ -247,10 +259,17 @@ def cmd_history(args: argparse.Namespace) -> int:
             since=parse_when(args.since, "--since") if args.since else None,
             until=parse_when(args.until, "--until") if args.until else None,
         )
+        merged = merged_boundaries(
+            session, sites=[args.site], page_url=args.url,
+            since=parse_when(args.since, "--since") if args.since else None,
+            until=parse_when(args.until, "--until") if args.until else None,
+        )
         _warn_provisional(storage.provisional_history(session, args.site, args.url))
     if args.format == "table":
-        print(render_history(args.site, versions))
+        print(render_history(args.site, versions, merged))
         return EXIT_OK
+    # The rows stay versions; changes the normalizer no longer sees go to stderr, like other notes.
+    _warn_provisional([merged_line(b) for b in merged])
     emit(args, [record(v) for v in versions], HISTORY_COLUMNS)
     return EXIT_OK
 
@@ -355,25 +374,40 @@ CHANGES_COLUMNS: list[Column] = [
     ("SEEN", lambda r: _ts(r["after_timestamp"])),
     ("SITE", lambda r: r["site"]),
     ("ID", lambda r: r["id"]),
-    ("VERSIONS", lambda r: f"{r['from_version_id']} -> {r['to_version_id']}"),
-    ("LINES", lambda r: f"+{r['lines_added']}/-{r['lines_removed']}"),
-    ("WORDS", lambda r: f"{r['words_before']:,} -> {r['words_after']:,}"),
-    ("NOTE", lambda r: "technical" if r["technical"] else ""),
+    ("VERSIONS", lambda r: f"merged: {r['to_version_id'] or '?'}" if r["merged"]
+     else f"{r['from_version_id']} -> {r['to_version_id']}"),
+    ("LINES", lambda r: "" if r["merged"] else f"+{r['lines_added']}/-{r['lines_removed']}"),
+    ("WORDS", lambda r: "" if r["merged"] else f"{r['words_before']:,} -> {r['words_after']:,}"),
+    ("NOTE", lambda r: "technical: no longer distinguished" if r["merged"] else "technical" if r["technical"] else ""),
     ("PREVIOUS CAPTURE", lambda r: _ts(r["before_timestamp"])),
 ]
 
 
+def merged_record(boundary: Any) -> dict[str, Any]:
+    """A change the normalizer no longer sees, as a technical row of ``changes`` (no change id: it is gone)."""
+    return {
+        "id": None, "site": boundary.site, "page_url": boundary.page_url,
+        "from_version_id": boundary.version_id, "to_version_id": boundary.version_id,
+        "before_timestamp": boundary.before_timestamp, "after_timestamp": boundary.after_timestamp,
+        "lines_added": 0, "lines_removed": 0, "words_before": boundary.words, "words_after": boundary.words,
+        "technical": True, "merged": True,
+    }
+
+
 def cmd_changes(args: argparse.Namespace) -> int:
     import storage
+    from storage.renormalize import merged_boundaries
 
+    since = parse_when(args.since, "--since") if args.since else None
+    until = parse_when(args.until, "--until") if args.until else None
     with open_db(args).session() as session:
-        changes = storage.list_changes(
-            session,
-            since=parse_when(args.since, "--since") if args.since else None,
-            until=parse_when(args.until, "--until") if args.until else None,
-            sites=args.sites, include_technical=not args.no_technical, limit=args.limit,
-        )
-    emit(args, [record(c) for c in changes], CHANGES_COLUMNS, empty="no changes in that period")
+        changes = storage.list_changes(session, since=since, until=until, sites=args.sites,
+                                       include_technical=not args.no_technical, limit=args.limit)
+        merged = [] if args.no_technical else merged_boundaries(session, sites=args.sites or (), since=since,
+                                                                until=until)
+    rows = [{**record(c), "merged": False} for c in changes] + [merged_record(b) for b in merged]
+    rows.sort(key=lambda r: r["after_timestamp"], reverse=True)  # stable: changes keep their id order
+    emit(args, rows[:args.limit] if args.limit else rows, CHANGES_COLUMNS, empty="no changes in that period")
     return EXIT_OK
 
 
