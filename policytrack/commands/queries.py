@@ -253,17 +253,11 @@ def cmd_history(args: argparse.Namespace) -> int:
     import storage
     from storage.renormalize import merged_boundaries
 
+    since = parse_when(args.since, "--since") if args.since else None
+    until = parse_when(args.until, "--until") if args.until else None
     with open_db(args).session() as session:
-        versions = storage.site_history(
-            session, args.site, url=args.url,
-            since=parse_when(args.since, "--since") if args.since else None,
-            until=parse_when(args.until, "--until") if args.until else None,
-        )
-        merged = merged_boundaries(
-            session, sites=[args.site], page_url=args.url,
-            since=parse_when(args.since, "--since") if args.since else None,
-            until=parse_when(args.until, "--until") if args.until else None,
-        )
+        versions = storage.site_history(session, args.site, url=args.url, since=since, until=until)
+        merged = merged_boundaries(session, sites=[args.site], page_url=args.url, since=since, until=until)
         _warn_provisional(storage.provisional_history(session, args.site, args.url))
     if args.format == "table":
         print(render_history(args.site, versions, merged))
