@@ -16,7 +16,15 @@ document (exact, difflib similarity, extraction, encoding) and ``exact=N/M``, th
 
 Each side warms up with one untimed pass over the corpus, then times ``--rounds`` passes. Figures are
 documents per second; the ratios (``ours_1core/reference``, ``ours_all/reference``, ``all/1core``
-scaling) are computed per repeat and summarised as min/median/max. The reference uses the same
+scaling) are computed per repeat and summarised as min/median/max. Each side also reports CPU
+milliseconds per document over the timed passes (user + system of the measuring process and its Node
+workers, read from Linux ``/proc``; the reference's Node process reports its own): load from other
+processes changes it far less than throughput, so ``cpu_ratio_reference_over_ours_all`` tells whether
+ours does less work, and ``cpu_bound_all_cores_over_reference`` what that allows on every core.
+
+No caches: the normalizer keeps no content cache, so every timed round redoes every document in full.
+A crawl does skip the DOM for a capture whose payload digest its page already normalized (storage's
+digest reuse, state ``reused``); that is a crawl-level saving and is not, and must not be, counted here. The reference uses the same
 node_modules as the normalizer unless ``--reference-node-modules`` points elsewhere (for example a
 jsdom 22 install, the version the issue's figures were taken with).
 
@@ -75,10 +83,12 @@ function pass() {
 }
 pass();
 const started = process.hrtime.bigint();
+const cpuStart = process.cpuUsage();
 let results;
 for (let i = 0; i < rounds; i += 1) results = pass();
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-process.stdout.write(JSON.stringify({ seconds, results }));
+const used = process.cpuUsage(cpuStart);
+process.stdout.write(JSON.stringify({ seconds, cpu: (used.user + used.system) / 1e6, results }));
 """
 
 
@@ -136,17 +146,34 @@ def normalize_all(normalizer: Normalizer, pairs: list[Pair], threads: int) -> li
 
 # --- one measurement, run in a child process (so that pinning covers the Node workers it starts) -------
 
+def tree_cpu_seconds() -> float:
+    """CPU seconds (user + system) used so far by this process and its live children (the Node workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = time.process_time()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[1]) == os.getpid():  # fields[1] is the parent pid; [11], [12]: utime, stime in ticks
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def measure_ours(pairs: list[Pair], workers: int | None, rounds: int) -> dict:
     with Normalizer(workers=workers) as normalizer:
         threads = 2 * normalizer.workers  # enough callers to keep every worker busy
         normalize_all(normalizer, pairs, threads)  # warm-up: workers started, JIT warm
+        cpu_started = tree_cpu_seconds()
         started = time.perf_counter()
         for _ in range(rounds):
             outcomes = normalize_all(normalizer, pairs, threads)
         seconds = time.perf_counter() - started
+        cpu = tree_cpu_seconds() - cpu_started  # before close: the workers are still there to be read
     exact = sum(result is not None and result.document == pair.expected
                 for pair, (result, _) in zip(pairs, outcomes))
-    return {"docs": len(pairs) * rounds, "seconds": seconds, "exact": exact, "workers": normalizer.workers}
+    return {"docs": len(pairs) * rounds, "seconds": seconds, "cpu": cpu, "exact": exact,
+            "workers": normalizer.workers}
 
 
 def measure_reference(pairs: list[Pair], rounds: int, node_modules: str) -> dict:
@@ -160,6 +187,7 @@ def measure_reference(pairs: list[Pair], rounds: int, node_modules: str) -> dict
                               capture_output=True, env=env, check=True)
     out = json.loads(done.stdout)
     started = time.perf_counter()
+    cpu_started = time.process_time()
     documents = []
     for _ in range(rounds):  # html2text after it, on the same core, for every pass
         documents = [
@@ -168,8 +196,9 @@ def measure_reference(pairs: list[Pair], rounds: int, node_modules: str) -> dict
             for pair, result in zip(pairs, out["results"])
         ]
     seconds = out["seconds"] + time.perf_counter() - started
+    cpu = out["cpu"] + time.process_time() - cpu_started
     exact = sum(doc == pair.expected for doc, pair in zip(documents, pairs))
-    return {"docs": len(pairs) * rounds, "seconds": seconds, "exact": exact, "workers": 1}
+    return {"docs": len(pairs) * rounds, "seconds": seconds, "cpu": cpu, "exact": exact, "workers": 1}
 
 
 def run_child(corpus: Path, side: str, rounds: int, workers: int | None, cpu: int | None,
@@ -194,6 +223,7 @@ def throughput(corpus: Path, args: argparse.Namespace, node_modules: str) -> Non
     cpu = sorted(os.sched_getaffinity(0))[0]
     cores = len(os.sched_getaffinity(0))
     rates: dict[str, list[float]] = {"reference_1core": [], "ours_1core": [], "ours_all": []}
+    cpu_ms: dict[str, list[float]] = {side: [] for side in rates}
     for repeat in range(1, args.repeats + 1):
         measured = {}
         if not args.no_reference:
@@ -203,18 +233,25 @@ def throughput(corpus: Path, args: argparse.Namespace, node_modules: str) -> Non
         for side, figures in measured.items():
             rate = figures["docs"] / figures["seconds"]
             rates[side].append(rate)
-            print(f"repeat={repeat} {side}_docs_per_s={rate:.2f} exact={figures['exact']}/"
-                  f"{figures['docs'] // args.rounds} workers={figures['workers']}")
+            cpu_ms[side].append(1000 * figures["cpu"] / figures["docs"])
+            print(f"repeat={repeat} {side}_docs_per_s={rate:.2f} cpu_ms_per_doc={cpu_ms[side][-1]:.1f} "
+                  f"exact={figures['exact']}/{figures['docs'] // args.rounds} workers={figures['workers']}")
     print(f"cores={cores} rounds={args.rounds} repeats={args.repeats}")
     for side, values in rates.items():
         if values:
             print(f"{side}_docs_per_s {summary(values)}")
+            print(f"{side}_cpu_ms_per_doc {summary(cpu_ms[side])}")
     scaling = [a / b for a, b in zip(rates["ours_all"], rates["ours_1core"])]
     print(f"scaling_all_over_1core {summary(scaling)}")
     if rates["reference_1core"]:
         for side in ("ours_1core", "ours_all"):
             ratios = [a / b for a, b in zip(rates[side], rates["reference_1core"])]
             print(f"ratio_{side}_over_reference {summary(ratios)}")
+        # Work per document, whatever else the machine runs: reference CPU / ours CPU (> 1: ours cheaper),
+        # and the all-cores throughput that work allows: that ratio times the cores.
+        ratios = [a / b for a, b in zip(cpu_ms["reference_1core"], cpu_ms["ours_all"])]
+        print(f"cpu_ratio_reference_over_ours_all {summary(ratios)}")
+        print(f"cpu_bound_all_cores_over_reference {summary([r * cores for r in ratios])}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,13 +19,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.captures import record_capture_outcome, record_normalized
-from storage.models import NORMALIZED_STATES, Capture, Change, Page, Renormalization, Site, TechnicalBoundary
-from storage.queries import site_named
+from storage.models import (NORMALIZED_STATES, Capture, Change, Page, Renormalization, Site, TechnicalBoundary, Version,
+                            VersionText)
+from storage.queries import _cutoff, _cutoff_start, site_named
 from storage.types import utcnow
 from storage.versions import rebuild_versions
 
@@ -230,3 +232,54 @@ def technical_boundaries(session: Session, page_id: int) -> list[TechnicalBounda
     return list(session.scalars(select(TechnicalBoundary).where(TechnicalBoundary.page_id == page_id)
                                 .order_by(TechnicalBoundary.after_timestamp)))
 
+
+
+@dataclass(frozen=True)
+class MergedBoundary:
+    """A change the old normalizer saw that the current one does not: two texts it no longer tells apart.
+
+    Its Change and Version rows were deleted by the rebuild; what is left is when it was seen and which
+    version now holds both sides (``version_id``; None if a later rebuild split them differently).
+    """
+
+    site: str
+    page_url: str
+    before_timestamp: str  # last capture of the old side
+    after_timestamp: str  # first capture of the side the old normalizer saw as new
+    normalizer_version: str  # the normalizer that stopped distinguishing them
+    version_id: int | None
+    words: int | None  # that version's words
+
+
+def merged_boundaries(session: Session, *, sites: Sequence[str] = (), page_url: str | None = None,
+                      since: date | datetime | None = None, until: date | datetime | None = None
+                      ) -> list[MergedBoundary]:
+    """The ``disappeared`` technical boundaries seen in the period (dates inclusive), in time order.
+
+    ``history`` and ``changes`` show them as technical entries: without them a re-normalized history
+    would silently have fewer changes than before.
+    """
+    statement = (
+        select(Site.hostname, Page.url, Page.id, TechnicalBoundary.before_timestamp,
+               TechnicalBoundary.after_timestamp, TechnicalBoundary.normalizer_version)
+        .join(Page, Page.id == TechnicalBoundary.page_id).join(Site, Site.id == Page.site_id)
+        .where(TechnicalBoundary.kind == "disappeared")
+        .order_by(TechnicalBoundary.after_timestamp, Page.id)
+    )
+    if sites:
+        statement = statement.where(Site.id.in_([site_named(session, host).id for host in sites]))
+    if page_url is not None:
+        statement = statement.where(Page.url == page_url.strip())
+    if since is not None:
+        statement = statement.where(TechnicalBoundary.after_timestamp >= _cutoff_start(since))
+    if until is not None:
+        statement = statement.where(TechnicalBoundary.after_timestamp <= _cutoff(until))
+    merged = []
+    for host, url, page_id, before, after, normalizer_version in session.execute(statement).all():
+        holder = session.execute(
+            select(Version.id, VersionText.words).join(VersionText, VersionText.id == Version.text_id)
+            .where(Version.page_id == page_id, Version.first_seen <= before, Version.last_seen >= after)
+        ).first()
+        merged.append(MergedBoundary(host, url, before, after, normalizer_version,
+                                     holder[0] if holder else None, holder[1] if holder else None))
+    return merged

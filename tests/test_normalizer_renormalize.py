@@ -244,3 +244,41 @@ def test_cli_renormalize_reports_and_rejects_unknown_sites(tmp_path, capsys, nor
     assert main(["renormalize", "--db", url, "no-such.example"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("policytrack: error:") and "no-such.example" in err and "Traceback" not in err
+
+
+def test_history_and_changes_show_the_changes_the_normalizer_no_longer_sees(tmp_path, capsys, normalizers):
+    import json
+
+    from storage import open_database
+
+    url = f"sqlite:///{tmp_path / 'history.db'}"
+    db = open_database(url)
+    store_history(db, normalizers[0])
+    db.dispose()
+    assert main(["renormalize", "--db", url, "--workers", "1", "--quiet", SITE]) == 0
+    assert main(["history", "--db", url, "--json", SITE]) == 0
+    captured = capsys.readouterr()
+    versions = json.loads(captured.out)  # the rows stay versions; the merged change is a note on stderr
+    first = versions[0]["id"]
+    assert [v["first_seen"] for v in versions] == ["20150101000000", "20160101000000", "20170101000000"]
+    assert "technical: normalizer" in captured.err and "2015-06-01" in captured.err
+
+    assert main(["history", "--db", url, SITE]) == 0
+    marked = [line for line in capsys.readouterr().out.splitlines() if line.startswith("technical:")]
+    assert len(marked) == 1
+    assert "no longer distinguishes the text first seen 2015-06-01" in marked[0]
+    assert "last seen 2015-01-01" in marked[0] and marked[0].endswith(f"both are version {first} now")
+    assert main(["history", "--db", url, "--since", "2016-01-01", SITE]) == 0
+    assert "technical:" not in capsys.readouterr().out  # seen before the period
+
+    assert main(["changes", "--db", url, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["after_timestamp"], r["technical"], r["merged"]) for r in rows] == [
+        ("20170101000000", False, False), ("20160101000000", True, False), ("20150601000000", True, True)]
+    assert (rows[2]["id"], rows[2]["from_version_id"], rows[2]["to_version_id"]) == (None, first, first)
+    assert main(["changes", "--db", url]) == 0
+    assert "technical: no longer distinguished" in capsys.readouterr().out
+    assert main(["changes", "--db", url, "--json", "--no-technical"]) == 0
+    assert [r["after_timestamp"] for r in json.loads(capsys.readouterr().out)] == ["20170101000000"]
+    assert main(["changes", "--db", url, "--json", "--limit", "2"]) == 0
+    assert [r["after_timestamp"] for r in json.loads(capsys.readouterr().out)] == ["20170101000000", "20160101000000"]

@@ -101,6 +101,8 @@ JSON_FIELDS: dict[str, dict[str, str]] = {
         "words_before": "words of the old text",
         "words_after": "words of the new text",
         "technical": "may be due to a normalizer upgrade only",
+        "merged": "a change the current normalizer no longer sees (renormalize merged its two versions; technical, "
+                  "id null, both version ids the merged version)",
     },
     "search": {
         "site": "hostname",
@@ -229,9 +231,18 @@ HISTORY_COLUMNS: list[Column] = [
 ]
 
 
-def render_history(site: str, versions: Sequence[Any], moves: Sequence[Any] = ()) -> str:
+def merged_line(boundary: Any) -> str:
+    """A change the normalizer no longer sees (``storage.renormalize.MergedBoundary``), as one marked line."""
+    now = f"both are version {boundary.version_id} now" if boundary.version_id is not None else "merged"
+    return (f"technical: normalizer {boundary.normalizer_version} no longer distinguishes the text first seen "
+            f"{_ts(boundary.after_timestamp)} from the text before it (last seen {_ts(boundary.before_timestamp)}); "
+            f"{now}")
+
+
+def render_history(site: str, versions: Sequence[Any], moves: Sequence[Any] = (), merged: Sequence[Any] = ()) -> str:
     """The history table with a title line (also used by ``policytrack demo``); a discovered site's moves
-    of its privacy page (``storage.discovery.PolicyMove``) are lines between the versions, in time order."""
+    of its privacy page (``storage.discovery.PolicyMove``) are lines between the versions, in time order;
+    changes a new normalizer no longer sees (``merged``) follow the table."""
     if not versions:
         return f"{site}: no versions yet (run 'policytrack crawl {site}')"
     rows = [record(v) for v in versions]
@@ -244,6 +255,7 @@ def render_history(site: str, versions: Sequence[Any], moves: Sequence[Any] = ()
             out.append(_move_line(pending.pop(0)))
         out.append(line)
     out.extend(_move_line(move) for move in pending)
+    out.extend(merged_line(b) for b in merged)
     return "\n".join(out)
 
 
@@ -254,22 +266,24 @@ def _move_line(move: Any) -> str:
 
 def cmd_history(args: argparse.Namespace) -> int:
     import storage
+    from storage.renormalize import merged_boundaries
 
     from storage.discovery import policy_periods, stitch
 
+    since = parse_when(args.since, "--since") if args.since else None
+    until = parse_when(args.until, "--until") if args.until else None
     with open_db(args).session() as session:
-        versions = storage.site_history(
-            session, args.site, url=args.url,
-            since=parse_when(args.since, "--since") if args.since else None,
-            until=parse_when(args.until, "--until") if args.until else None,
-        )
+        versions = storage.site_history(session, args.site, url=args.url, since=since, until=until)
+        merged = merged_boundaries(session, sites=[args.site], page_url=args.url, since=since, until=until)
         moves = []
         if args.url is None:  # a discovered site: each page's versions in its periods, and the moves
             versions, moves = stitch(versions, policy_periods(session, args.site))
         _warn_provisional(storage.provisional_history(session, args.site, args.url))
     if args.format == "table":
-        print(render_history(args.site, versions, moves))
+        print(render_history(args.site, versions, moves, merged))
         return EXIT_OK
+    # The rows stay versions; changes the normalizer no longer sees go to stderr, like other notes.
+    _warn_provisional([merged_line(b) for b in merged])
     emit(args, [record(v) for v in versions], HISTORY_COLUMNS)
     return EXIT_OK
 
@@ -374,25 +388,40 @@ CHANGES_COLUMNS: list[Column] = [
     ("SEEN", lambda r: _ts(r["after_timestamp"])),
     ("SITE", lambda r: r["site"]),
     ("ID", lambda r: r["id"]),
-    ("VERSIONS", lambda r: f"{r['from_version_id']} -> {r['to_version_id']}"),
-    ("LINES", lambda r: f"+{r['lines_added']}/-{r['lines_removed']}"),
-    ("WORDS", lambda r: f"{r['words_before']:,} -> {r['words_after']:,}"),
-    ("NOTE", lambda r: "technical" if r["technical"] else ""),
+    ("VERSIONS", lambda r: f"merged: {r['to_version_id'] or '?'}" if r["merged"]
+     else f"{r['from_version_id']} -> {r['to_version_id']}"),
+    ("LINES", lambda r: "" if r["merged"] else f"+{r['lines_added']}/-{r['lines_removed']}"),
+    ("WORDS", lambda r: "" if r["merged"] else f"{r['words_before']:,} -> {r['words_after']:,}"),
+    ("NOTE", lambda r: "technical: no longer distinguished" if r["merged"] else "technical" if r["technical"] else ""),
     ("PREVIOUS CAPTURE", lambda r: _ts(r["before_timestamp"])),
 ]
 
 
+def merged_record(boundary: Any) -> dict[str, Any]:
+    """A change the normalizer no longer sees, as a technical row of ``changes`` (no change id: it is gone)."""
+    return {
+        "id": None, "site": boundary.site, "page_url": boundary.page_url,
+        "from_version_id": boundary.version_id, "to_version_id": boundary.version_id,
+        "before_timestamp": boundary.before_timestamp, "after_timestamp": boundary.after_timestamp,
+        "lines_added": 0, "lines_removed": 0, "words_before": boundary.words, "words_after": boundary.words,
+        "technical": True, "merged": True,
+    }
+
+
 def cmd_changes(args: argparse.Namespace) -> int:
     import storage
+    from storage.renormalize import merged_boundaries
 
+    since = parse_when(args.since, "--since") if args.since else None
+    until = parse_when(args.until, "--until") if args.until else None
     with open_db(args).session() as session:
-        changes = storage.list_changes(
-            session,
-            since=parse_when(args.since, "--since") if args.since else None,
-            until=parse_when(args.until, "--until") if args.until else None,
-            sites=args.sites, include_technical=not args.no_technical, limit=args.limit,
-        )
-    emit(args, [record(c) for c in changes], CHANGES_COLUMNS, empty="no changes in that period")
+        changes = storage.list_changes(session, since=since, until=until, sites=args.sites,
+                                       include_technical=not args.no_technical, limit=args.limit)
+        merged = [] if args.no_technical else merged_boundaries(session, sites=args.sites or (), since=since,
+                                                                until=until)
+    rows = [{**record(c), "merged": False} for c in changes] + [merged_record(b) for b in merged]
+    rows.sort(key=lambda r: r["after_timestamp"], reverse=True)  # stable: changes keep their id order
+    emit(args, rows[:args.limit] if args.limit else rows, CHANGES_COLUMNS, empty="no changes in that period")
     return EXIT_OK
 
 
