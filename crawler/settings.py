@@ -30,6 +30,7 @@ POLICYTRACK_NORMALIZER_TIMEOUT = 60            # seconds per document before its
 POLICYTRACK_MAX_CAPTURE_BYTES = 50 * 1024 * 1024  # larger captures are recorded as skipped ('too-large')
 POLICYTRACK_CONNECT_RETRIES = 2               # retries of a refused/unresolvable connection (each logged), then the page fails
 POLICYTRACK_PAGES_IN_FLIGHT = 16               # pages crawled at once; the others wait (memory stays flat)
+POLICYTRACK_REDIS_URL = None                   # set (redis://HOST:PORT/DB): every worker shares one politeness budget
 
 # --- Scrapy --------------------------------------------------------------------------------------
 CONCURRENT_REQUESTS = 8
