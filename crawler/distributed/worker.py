@@ -20,7 +20,7 @@ from typing import Any, Mapping
 
 import storage
 from core.errors import ConfigurationError
-from crawler.distributed.queue import Delivery, PageQueue, connect, worker_name
+from crawler.distributed.queue import DEFAULT_VISIBILITY_SECONDS, Delivery, PageQueue, connect, worker_name
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,8 @@ class Worker:
         self.queue_options = {k: v for k, v in (("visibility_seconds", visibility_seconds),
                                                  ("max_attempts", max_attempts)) if v is not None}
         self.name = name or worker_name()
+        # Renew held pages well within the visibility timeout, so only a worker that stopped beating loses them.
+        self.beat_seconds = min(HEARTBEAT_SECONDS, (visibility_seconds or DEFAULT_VISIBILITY_SECONDS) / 3)
         self.stopping = False
         self.crawls: dict[str, Any] = {}  # message id -> LoopCrawl in flight
         self.done = 0
@@ -108,7 +110,7 @@ class Worker:
                 await asyncio.to_thread(self._beat_once)
             except Exception as exc:  # Redis away for a moment: the next beat tries again
                 logger.warning("worker %s: heartbeat failed: %s", self.name, exc)
-            await asyncio.sleep(HEARTBEAT_SECONDS)
+            await asyncio.sleep(self.beat_seconds)
 
     def _beat_once(self) -> None:
         self.queue.heartbeat(self.name, {"pages": len(self.crawls), "done": self.done, "failed": self.failed})
@@ -133,7 +135,7 @@ class Worker:
     async def _crawl(self, delivery: Delivery) -> None:
         from crawler.runner import LoopCrawl
 
-        crawl = LoopCrawl(self.runner, self.db, sites=[delivery.site], trigger="worker", page_ids=[delivery.page_id])
+        crawl = LoopCrawl(self.runner, self.db, sites=[delivery.site], trigger="manual", page_ids=[delivery.page_id])
         self.crawls[delivery.message_id] = crawl
         try:
             result = await crawl.run()
