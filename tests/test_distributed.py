@@ -189,3 +189,29 @@ def test_workers_share_one_cdx_budget(redis_url, pg_url, archive_factory, worker
     # Alone, each of the three workers would allow 2 a second: together they would send up to 6.
     assert busiest <= math.floor(per_minute / 60 * 1.0) + 1, cdx
     assert_each_page_done_once(pg_url, sites)
+
+
+def test_a_429_seen_by_one_worker_pauses_every_worker(redis_url):
+    """Two budgets on one Redis stand for two worker processes: a pause set by one holds the other."""
+    from crawler.distributed.budget import SharedBudget
+
+    first = SharedBudget(redis_url, {"cdx": 100.0, "capture": 100.0})
+    second = SharedBudget(redis_url, {"cdx": 100.0, "capture": 100.0})
+    assert second.wait("cdx", "web.archive.org") == 0.0
+    first.pause("cdx", "web.archive.org", 30)
+    assert 29 < second.wait("cdx", "web.archive.org") <= 30
+    assert second.wait("capture", "web.archive.org") == 0.0  # only that endpoint kind is paused
+    assert second.wait("cdx", "other.archive") == 0.0         # and only at that archive
+    first.pause("cdx", "web.archive.org", 5)                  # a shorter pause never shortens a longer one
+    assert second.wait("cdx", "web.archive.org") > 29
+
+
+def test_the_budget_is_counted_across_workers(redis_url):
+    from crawler.distributed.budget import SharedBudget, window_for
+
+    assert (window_for(24 / 60).amount, window_for(24 / 60).get_expiry()) == (2, 5)  # 24/min: 2 per 5 s
+    assert (window_for(8).amount, window_for(8).get_expiry()) == (8, 1)
+    budgets = [SharedBudget(redis_url, {"cdx": 24 / 60}) for _ in range(3)]
+    granted = [b.wait("cdx", "web.archive.org") == 0.0 for b in budgets]
+    assert granted == [True, True, False]  # the third worker must wait for the window
+    assert 0 < budgets[2].wait("cdx", "web.archive.org") <= 5
