@@ -248,14 +248,20 @@ class NormalizerMiddleware:
     ``meta[NORMALIZE]``, in Twisted's thread pool, and attach the outcome as ``meta[NORMALIZED]``.
 
     Owns the Readability worker pool: started on first use (a crawl with nothing to fetch starts no Node
-    process) and stopped when the spider closes.
+    process) and stopped when the spider closes -- unless ``POLICYTRACK_NORMALIZER_KEEP`` is set (a
+    distributed worker, one crawl per page): then one pool serves every crawl of the process, until
+    :meth:`close_kept`.
     """
+
+    _kept: ClassVar[Normalizer | None] = None
+    _kept_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, crawler: Crawler):
         settings = crawler.settings
         workers = settings.get("POLICYTRACK_NORMALIZER_WORKERS")
         self.workers = int(workers) if workers else None
         self.timeout = settings.getfloat("POLICYTRACK_NORMALIZER_TIMEOUT")
+        self.keep = settings.getbool("POLICYTRACK_NORMALIZER_KEEP")
         self._normalizer: Normalizer | None = None
         self._lock = threading.Lock()
         self._closed = False
@@ -293,12 +299,27 @@ class NormalizerMiddleware:
             if self._closed:
                 raise PolicytrackError("the normalizer is closed (the crawl is ending)")
             if self._normalizer is None:
-                self._normalizer = Normalizer(workers=self.workers, timeout=self.timeout)
+                self._normalizer = self._kept_one() if self.keep else Normalizer(workers=self.workers, timeout=self.timeout)
             return self._normalizer
+
+    def _kept_one(self) -> Normalizer:
+        cls = type(self)
+        with cls._kept_lock:
+            if cls._kept is None:
+                cls._kept = Normalizer(workers=self.workers, timeout=self.timeout)
+            return cls._kept
+
+    @classmethod
+    def close_kept(cls) -> None:
+        """Stop the pool kept across crawls (a worker process leaving)."""
+        with cls._kept_lock:
+            normalizer, cls._kept = cls._kept, None
+        if normalizer is not None:
+            normalizer.close()
 
     def close(self, spider: Spider | None = None) -> None:
         with self._lock:
             self._closed = True
             normalizer, self._normalizer = self._normalizer, None
-        if normalizer is not None:
+        if normalizer is not None and not self.keep:
             normalizer.close()

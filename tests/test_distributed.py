@@ -40,21 +40,6 @@ def redis_url(tmp_path: Path):
 
 
 @pytest.fixture
-def pg_url():
-    from storage.testing import PostgresUnavailable, shared_server
-
-    try:
-        server = shared_server()
-    except PostgresUnavailable as exc:
-        pytest.skip(f"PostgreSQL tests skipped: {exc}")
-    url = server.create_database()
-    try:
-        yield url
-    finally:
-        server.drop_database(url)
-
-
-@pytest.fixture
 def workers(tmp_path: Path):
     """start(n, ...) launches n `policytrack worker` processes; every one is stopped at the end."""
     procs: list[subprocess.Popen] = []
@@ -115,36 +100,37 @@ def wait_until_drained(redis: str, timeout: float = 240) -> dict:
 
 
 def assert_each_page_done_once(db: str, sites: list[str]) -> None:
-    runs = run_cli("runs", "--json", db=db).json()
-    succeeded = [r for r in runs if r["status"] == "succeeded" and r["trigger"] == "manual"]
-    assert sorted(site for r in succeeded for site in r["sites"]) == sorted(sites)
-    assert all(r["counts"].get("pages_complete") == 1 for r in succeeded)
+    runs = run_cli("runs", "--json", "--limit", "1000", db=db).json()
+    # A run that found its site leased by another run completed nothing (its page went back to the queue).
+    completed = [r for r in runs if r["status"] == "succeeded" and r["counts"].get("pages_complete")]
+    assert sorted(site for r in completed for site in r["sites"]) == sorted(sites)
+    assert all(r["counts"]["pages_complete"] == 1 for r in completed)
     for site in sites:
         versions = run_cli("history", site, "--json", db=db).json()
         assert [(v["first_seen"], v["last_seen"]) for v in versions] == EXPECTED, site
 
 
-def test_several_workers_complete_every_page_once(redis_url, pg_url, archive_factory, workers):
-    sites, archive = many_pages(archive_factory, pg_url, 8)
-    enqueued = run_cli("crawl", "--distributed", "--redis", redis_url, db=pg_url)
+def test_several_workers_complete_every_page_once(redis_url, postgres_url, archive_factory, workers):
+    sites, archive = many_pages(archive_factory, postgres_url, 8)
+    enqueued = run_cli("crawl", "--distributed", "--redis", redis_url, db=postgres_url)
     assert enqueued.code == 0, enqueued.err
     assert "queued 8 page(s)" in enqueued.out
-    again = run_cli("crawl", "--distributed", db=pg_url, env={"POLICYTRACK_REDIS": redis_url})
+    again = run_cli("crawl", "--distributed", db=postgres_url, env={"POLICYTRACK_REDIS": redis_url})
     assert "queued 0 page(s)" in again.out and "8 already queued" in again.out
-    workers(3, redis_url, pg_url, archive)
+    workers(3, redis_url, postgres_url, archive)
     status = wait_until_drained(redis_url)
     assert status["failed"] == [], status["failed"][0]["error"]
-    assert_each_page_done_once(pg_url, sites)
+    assert_each_page_done_once(postgres_url, sites)
     # Heartbeats: all three are seen alive.
     assert len(queue_status(redis_url)["workers"]) == 3
 
 
-def test_a_killed_workers_page_is_redelivered_and_completed_once(redis_url, pg_url, archive_factory, workers,
+def test_a_killed_workers_page_is_redelivered_and_completed_once(redis_url, postgres_url, archive_factory, workers,
                                                                   local_archive):
     # Slow captures (5/s for all workers together) so the kill lands mid-page.
-    sites, archive = many_pages(archive_factory, pg_url, 9)
-    assert run_cli("crawl", "--distributed", "--redis", redis_url, db=pg_url).code == 0
-    procs = workers(3, redis_url, pg_url, archive, "-s", "POLICYTRACK_CAPTURE_RATE_PER_SECOND=5")
+    sites, archive = many_pages(archive_factory, postgres_url, 9)
+    assert run_cli("crawl", "--distributed", "--redis", redis_url, db=postgres_url).code == 0
+    procs = workers(3, redis_url, postgres_url, archive, "-s", "POLICYTRACK_CAPTURE_RATE_PER_SECOND=5")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and queue_status(redis_url)["in_flight"] < 3:
         time.sleep(0.2)
@@ -154,41 +140,43 @@ def test_a_killed_workers_page_is_redelivered_and_completed_once(redis_url, pg_u
     procs[0].wait()
     status = wait_until_drained(redis_url)
     assert status["failed"] == [], status["failed"][0]["error"]
-    assert_each_page_done_once(pg_url, sites)
+    assert_each_page_done_once(postgres_url, sites)
 
 
-def test_a_page_failing_three_times_lands_in_the_failed_set(redis_url, pg_url, archive_factory, workers,
+def test_a_page_failing_three_times_lands_in_the_failed_set(redis_url, postgres_url, archive_factory, workers,
                                                             local_archive):
     with FaultProxy(local_archive.url) as proxy:
-        sites, archive = many_pages(archive_factory, pg_url, 3, proxy.url)
+        sites, archive = many_pages(archive_factory, postgres_url, 3, proxy.url)
         proxy.add(Fault(r"/cdx.*site01", "503", times=None))
-        assert run_cli("crawl", "--distributed", "--redis", redis_url, db=pg_url).code == 0
-        workers(2, redis_url, pg_url, archive, "-s", "POLICYTRACK_BACKOFF_BASE=0.1", "-s", "DOWNLOAD_TIMEOUT=3")
+        assert run_cli("crawl", "--distributed", "--redis", redis_url, db=postgres_url).code == 0
+        workers(2, redis_url, postgres_url, archive, "-s", "POLICYTRACK_BACKOFF_BASE=0.1", "-s", "DOWNLOAD_TIMEOUT=3")
         status = wait_until_drained(redis_url)
     assert [(f["site"], f["attempts"]) for f in status["failed"]] == [("site01.example", 3)]
     assert "503" in status["failed"][0]["error"]
     shown = run_cli("queue", "--redis", redis_url)
     assert shown.code == 1 and "failed: 1" in shown.out and "site01.example" in shown.out
-    runs = run_cli("runs", "--json", db=pg_url).json()
+    runs = run_cli("runs", "--json", "--limit", "1000", db=postgres_url).json()
     assert len([r for r in runs if r["sites"] == ["site01.example"] and r["status"] == "failed"]) == 3
     for site in ("site00.example", "site02.example"):
-        versions = run_cli("history", site, "--json", db=pg_url).json()
+        versions = run_cli("history", site, "--json", db=postgres_url).json()
         assert [(v["first_seen"], v["last_seen"]) for v in versions] == EXPECTED
 
 
-def test_workers_share_one_cdx_budget(redis_url, pg_url, archive_factory, workers, local_archive):
+def test_workers_share_one_cdx_budget(redis_url, postgres_url, archive_factory, workers, local_archive):
     per_minute = 120  # 2/s for all workers together: 2 per 1-second window
     with FaultProxy(local_archive.url) as proxy:
-        sites, archive = many_pages(archive_factory, pg_url, 9, proxy.url)
-        assert run_cli("crawl", "--distributed", "--redis", redis_url, db=pg_url).code == 0
-        workers(3, redis_url, pg_url, archive, "--pages", "3", "-s", f"POLICYTRACK_CDX_RATE_PER_MINUTE={per_minute}")
+        sites, archive = many_pages(archive_factory, postgres_url, 9, proxy.url)
+        assert run_cli("crawl", "--distributed", "--redis", redis_url, db=postgres_url).code == 0
+        workers(3, redis_url, postgres_url, archive, "--pages", "3", "-s", f"POLICYTRACK_CDX_RATE_PER_MINUTE={per_minute}")
         wait_until_drained(redis_url)
         cdx = proxy.times("cdx")
-        busiest = proxy.max_in_window("cdx", 1.0)
+        # Requests are counted when granted and seen when they arrive: allow the wire's jitter (tens of ms).
+        busiest = proxy.max_in_window("cdx", 0.9)
     assert len(cdx) >= 9
     # Alone, each of the three workers would allow 2 a second: together they would send up to 6.
-    assert busiest <= math.floor(per_minute / 60 * 1.0) + 1, cdx
-    assert_each_page_done_once(pg_url, sites)
+    assert busiest <= math.floor(per_minute / 60) + 1, cdx
+    assert len(cdx) <= per_minute / 60 * (cdx[-1] - cdx[0]) + 3, cdx  # over the whole crawl, too
+    assert_each_page_done_once(postgres_url, sites)
 
 
 def test_a_429_seen_by_one_worker_pauses_every_worker(redis_url):

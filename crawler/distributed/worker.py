@@ -62,6 +62,7 @@ class Worker:
         from crawler.runner import crawl_settings
 
         self.overrides["POLICYTRACK_REDIS_URL"] = self.redis_url
+        self.overrides["POLICYTRACK_NORMALIZER_KEEP"] = True  # one Node pool for all pages, not one per page
         settings = crawl_settings(self.db_url, self.archive, self.overrides)
         if settings["TWISTED_REACTOR"] != ASYNCIO_REACTOR:
             raise ConfigurationError(f"a worker runs on {ASYNCIO_REACTOR}; TWISTED_REACTOR cannot be changed")
@@ -81,6 +82,9 @@ class Worker:
         try:
             reactor.run(installSignalHandlers=False)
         finally:
+            from crawler.middlewares import NormalizerMiddleware
+
+            NormalizerMiddleware.close_kept()
             self.queue.forget_worker(self.name)
             self.db.dispose()
         return exit_code[0]
