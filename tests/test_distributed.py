@@ -203,3 +203,35 @@ def test_the_budget_is_counted_across_workers(redis_url):
     granted = [b.wait("cdx", "web.archive.org") == 0.0 for b in budgets]
     assert granted == [True, True, False]  # the third worker must wait for the window
     assert 0 < budgets[2].wait("cdx", "web.archive.org") <= 5
+
+
+def test_a_page_that_never_finishes_is_redelivered_then_failed(redis_url):
+    """Its workers die (they never acknowledge): redelivered after the visibility timeout, then, past
+    the attempts, moved to the failed set instead of going round forever."""
+    from crawler.distributed.queue import PageQueue, connect
+
+    queue = PageQueue(connect(redis_url), visibility_seconds=0.05, max_attempts=3)
+    assert queue.enqueue([(7, "acme.example", "https://acme.example/privacy")]) == 1
+    seen = []
+    for consumer in ("a", "b", "c", "d"):
+        time.sleep(0.1)
+        delivery = queue.claim(consumer, block_seconds=0.01)
+        seen.append(delivery.deliveries if delivery else None)
+    assert seen == [1, 2, 3, None]
+    status = queue.status()
+    assert (status.pending, status.in_flight) == (0, 0)
+    assert [(f.page_id, f.attempts) for f in status.failed] == [(7, 3)]
+    assert "never finished" in status.failed[0].error
+    assert queue.enqueue([(7, "acme.example", "https://acme.example/privacy")]) == 1  # enqueueing again retries it
+    assert queue.status().failed == []
+
+
+def test_the_queue_carries_on_after_redis_lost_its_data(redis_url):
+    from crawler.distributed.queue import PageQueue, connect
+
+    queue = PageQueue(connect(redis_url))
+    queue.enqueue([(1, "a.example", "https://a.example/privacy")])
+    queue.r.flushall()  # as a Redis restarted without persistence
+    assert queue.claim("w", block_seconds=0.01) is None
+    queue.enqueue([(2, "b.example", "https://b.example/privacy")])
+    assert queue.claim("w", block_seconds=0.01).page_id == 2

@@ -128,6 +128,15 @@ class PageQueue:
     def claim(self, consumer: str, block_seconds: float = 2.0) -> Delivery | None:
         """The next page for ``consumer``: first one abandoned by a dead worker (idle longer than the
         visibility timeout), else a new one (waiting up to ``block_seconds``); None if there is none."""
+        try:
+            return self._claim(consumer, block_seconds)
+        except redis.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            self._group_ready = False  # Redis came back empty (restarted without persistence): make it again
+            return None
+
+    def _claim(self, consumer: str, block_seconds: float) -> Delivery | None:
         self._ensure_group()
         while True:
             _, claimed, _ = self.r.xautoclaim(self.stream, GROUP, consumer, self.visibility_ms, "0-0", count=1)

@@ -18,6 +18,8 @@ import logging
 import signal
 from typing import Any, Mapping
 
+import redis
+
 import storage
 from core.errors import ConfigurationError
 from crawler.distributed.queue import DEFAULT_VISIBILITY_SECONDS, Delivery, PageQueue, connect, worker_name
@@ -132,9 +134,19 @@ class Worker:
             if delivery is None:
                 continue
             if self.stopping:
-                await asyncio.to_thread(self.queue.give_back, delivery)
+                await self._tell(self.queue.give_back, delivery)
                 return
             await self._crawl(delivery)
+
+    async def _tell(self, call: Any, *args: Any) -> Any:
+        """Report a page's outcome to the queue, waiting out a Redis restart: the page's run is already
+        recorded, and a report lost for good would only mean the page is crawled again (idempotently)."""
+        while True:
+            try:
+                return await asyncio.to_thread(call, *args)
+            except redis.RedisError as exc:
+                logger.warning("worker %s: cannot reach the queue (%s): trying again", self.name, exc)
+                await asyncio.sleep(self.beat_seconds)
 
     async def _crawl(self, delivery: Delivery) -> None:
         from crawler.runner import LoopCrawl
@@ -145,22 +157,22 @@ class Worker:
             result = await crawl.run()
         except Exception as exc:  # the run could not even be opened (the store is away): try again later
             logger.warning("worker %s: page %d (%s) not crawled: %s", self.name, delivery.page_id, delivery.url, exc)
-            await asyncio.to_thread(self.queue.fail, delivery, f"not crawled: {exc}")
+            await self._tell(self.queue.fail, delivery, f"not crawled: {exc}")
             await asyncio.sleep(HEARTBEAT_SECONDS)
             return
         finally:
             self.crawls.pop(delivery.message_id, None)
         if result.skipped_sites or result.status == "interrupted":
             # Another run holds the site, or this worker is stopping: not this page's fault.
-            await asyncio.to_thread(self.queue.give_back, delivery)
+            await self._tell(self.queue.give_back, delivery)
             if result.skipped_sites:
                 await asyncio.sleep(BUSY_SITE_DELAY_SECONDS)
         elif result.status == "succeeded":
             self.done += 1
-            await asyncio.to_thread(self.queue.ack, delivery)
+            await self._tell(self.queue.ack, delivery)
         else:
             error = result.errors[0] if result.errors else f"run {result.run_id} {result.status}"
-            moved = await asyncio.to_thread(self.queue.fail, delivery, f"run {result.run_id}: {error}")
+            moved = await self._tell(self.queue.fail, delivery, f"run {result.run_id}: {error}")
             if moved:
                 self.failed += 1
             logger.warning("worker %s: page %d (%s) failed (run %d)%s", self.name, delivery.page_id,
