@@ -19,7 +19,12 @@ then ``python_peak_growth`` and ``node_peak_growth``: the peak at the largest si
 at the smallest (1.0 = flat). Memory is the target: it must not grow with the number of pages.
 Time is only informative here (the machine may be shared); it should grow linearly.
 
-The scale-out work reuses :func:`measure` (one crawl of one archive, sampled) and :func:`build_archive`.
+Scale-out (``--distributed 1,2,4``, regime a: no archive limit, CPU-bound): the same archive of
+``--pages`` pages (the first size) is queued in a throwaway Redis and crawled by 1, 2 and 4
+``policytrack worker`` processes into a throwaway PostgreSQL (both from Debian, started here). Prints per
+worker count: seconds, pages/min, captures fetched/s (each fetched capture is one normalization),
+peak RSS per worker (Python + its Node workers) and the speed-up over one worker; and whether every page
+was completed exactly once with the right history.
 """
 
 from __future__ import annotations
@@ -69,6 +74,7 @@ class Sampled:
     peak: dict[int, int] = field(default_factory=dict)        # pid -> peak RSS (bytes)
     names: dict[int, str] = field(default_factory=dict)
     node_total_peak: int = 0
+    total_peak: int = 0                                       # the whole tree at once
 
     def sample(self) -> None:
         children: dict[int, list[int]] = {}
@@ -85,16 +91,18 @@ class Sampled:
             pid = todo.pop()
             tree.append(pid)
             todo.extend(children.get(pid, []))
-        node_total = 0
+        node_total = total = 0
         for pid in tree:
             rss = _rss(pid)
             if rss is None:
                 continue
             self.peak[pid] = max(self.peak.get(pid, 0), rss)
+            total += rss
             self.names.setdefault(pid, _name(pid))
             if self.names[pid] == "node":
                 node_total += rss
         self.node_total_peak = max(self.node_total_peak, node_total)
+        self.total_peak = max(self.total_peak, total)
 
     def of(self, name: str) -> list[int]:
         return [peak for pid, peak in self.peak.items() if self.names.get(pid) == name]
@@ -152,13 +160,88 @@ def measure(db: str, spec: str, workers: int, extra: tuple[str, ...] = ()) -> tu
     return seconds, sampled, run
 
 
+def measure_distributed(spec: str, sites: list[tuple[str, str]], workers: int, changes: int,
+                        tmp: Path) -> tuple[float, dict, list[int], bool]:
+    """Queue every page and let ``workers`` worker processes crawl them; seconds, summed run counts,
+    peak RSS of each worker's process tree, and whether every page is done once and right."""
+    from crawler.distributed.queue import PageQueue, connect
+    from storage.testing import shared_server
+    from tests.redisserver import redis_server
+
+    server = shared_server()
+    db = server.create_database()
+    try:
+        add_sites(db, sites)
+        with redis_server(tmp) as redis:
+            queue = PageQueue(connect(redis))
+            started = time.monotonic()
+            assert cli("crawl", "--distributed", "--redis", redis, "--db", db).returncode == 0
+            procs = [subprocess.Popen([sys.executable, "-m", "policytrack.cli", "worker", "--redis", redis, "--db", db,
+                                       "--archive", spec, "--workers", "1", "--pages", "2", *LIFTED], cwd=REPO,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
+            samples = [Sampled(p.pid) for p in procs]
+            try:
+                while True:
+                    for sampled in samples:
+                        sampled.sample()
+                    status = queue.status()  # in-process: a CLI call per poll would eat the CPU measured
+                    if status.pending == 0 and status.in_flight == 0:
+                        break
+                    time.sleep(0.5)
+                seconds = time.monotonic() - started
+            finally:
+                for proc in procs:
+                    proc.terminate()
+                for proc in procs:
+                    proc.wait(timeout=60)
+        runs = json.loads(cli("runs", "--json", "--limit", "1000000", "--db", db).stdout)
+    finally:
+        server.drop_database(db)
+    done = [r for r in runs if r["status"] == "succeeded" and r["counts"].get("pages_complete")]
+    counts: dict[str, int] = {}
+    for run in runs:  # every run: a page given back part-way stored some versions before its redo
+        for name, value in run["counts"].items():
+            counts[name] = counts.get(name, 0) + value
+    cut_short = [r for r in runs if r["status"] != "succeeded"]
+    if cut_short:
+        print(f"  runs not succeeded: {[(r['status'], r['errors'][:1]) for r in cut_short][:3]}", flush=True)
+    right = (not status.failed and sorted(s for r in done for s in r["sites"]) == sorted(s for s, _ in sites)
+             and counts.get("versions_new") == len(sites) * (changes + 1))
+    peaks = [s.total_peak for s in samples]
+    return seconds, counts, peaks, right
+
+
+def main_distributed(args: argparse.Namespace) -> int:
+    size = int(args.pages.split(",")[0])
+    counts_of_workers = [int(n) for n in args.distributed.split(",")]
+    print(f"regime a (no archive limit): {size} pages, {args.captures} captures each", flush=True)
+    print(f"{'workers':>7} {'seconds':>8} {'pages/min':>9} {'fetched/s':>9} {'worker_peak_MB':>14} "
+          f"{'speed-up':>8} {'history':>7}", flush=True)
+    ok, baseline = True, None
+    with tempfile.TemporaryDirectory() as tmp, LocalArchive(Path(tmp) / "archive") as archive:
+        sites, records = build_archive(size, args.captures, args.changes)
+        spec = archive.add_collection(f"scale{size}", records)
+        for workers in counts_of_workers:
+            seconds, counts, peaks, right = measure_distributed(spec, sites, workers, args.changes, Path(tmp))
+            ok &= right
+            rate = size / seconds * 60
+            baseline = baseline or rate
+            print(f"{workers:>7} {seconds:>8.1f} {rate:>9.1f} {counts.get('captures_fetched', 0) / seconds:>9.1f} "
+                  f"{max(peaks) / 2**20:>14.0f} {rate / baseline:>8.2f} {'right' if right else 'WRONG':>7}", flush=True)
+    return 0 if ok else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", default="50,200,800,3200", help="sizes to crawl, comma-separated")
     parser.add_argument("--captures", type=int, default=40, help="captures per page")
     parser.add_argument("--changes", type=int, default=3, help="text changes per page")
     parser.add_argument("--workers", type=int, default=2, help="normalizer (Node) workers")
+    parser.add_argument("--distributed", metavar="N,N,...",
+                        help="scale-out instead: crawl the first size with N worker processes each (e.g. 1,2,4)")
     args = parser.parse_args()
+    if args.distributed:
+        return main_distributed(args)
     sizes = [int(n) for n in args.pages.split(",")]
     print(f"{'pages':>6} {'listed':>8} {'fetched':>8} {'seconds':>8} {'listed/s':>8} {'py_peak_MB':>10} "
           f"{'nodes':>5} {'node_max_MB':>11} {'node_sum_MB':>11} {'history':>7}", flush=True)

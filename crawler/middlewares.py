@@ -7,7 +7,8 @@ blocks IPs that keep hitting an endpoint after a 429. So every request is tagged
 kind (``request.meta["policytrack_endpoint"]``: ``"cdx"`` or ``"capture"``) and waits for a slot in that
 kind's pool; a 429 pauses the whole pool for ``Retry-After`` seconds (default 60) before the request is
 retried. Pools are shared by every spider in the process (keyed by archive host and kind), because the
-archive counts per IP, not per spider.
+archive counts per IP, not per spider. With ``POLICYTRACK_REDIS_URL`` set, the budget and the pauses
+are shared by every worker process instead (:mod:`crawler.distributed.budget`).
 
 Normalizing (:class:`NormalizerMiddleware`): the spider bisects a page's history, so which capture it
 fetches next depends on what the previous ones normalized to. Normalizing in the download path -- the
@@ -94,6 +95,12 @@ class ArchivePolitenessMiddleware:
         self.backoff_base = settings.getfloat("POLICYTRACK_BACKOFF_BASE")
         self.backoff_max = settings.getfloat("POLICYTRACK_BACKOFF_MAX")
         self.connect_retries = settings.getint("POLICYTRACK_CONNECT_RETRIES")
+        redis_url = settings.get("POLICYTRACK_REDIS_URL")
+        self.shared = None
+        if redis_url:
+            from crawler.distributed.budget import SharedBudget
+
+            self.shared = SharedBudget(redis_url, self.rates)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "ArchivePolitenessMiddleware":
@@ -103,8 +110,7 @@ class ArchivePolitenessMiddleware:
         kind = request.meta.get("policytrack_endpoint")
         if kind not in self.rates:
             return None
-        host = request.url.split("/", 3)[2] if "://" in request.url else ""
-        key = (host, kind)
+        key = (_host(request), kind)
         pool = self._pools.get(key)
         if pool is None or pool.rate != self.rates[kind]:
             pool = self._pools[key] = RatePool(self.rates[kind])
@@ -117,6 +123,8 @@ class ArchivePolitenessMiddleware:
         if pool is None:
             return None
         extra = request.meta.pop("policytrack_backoff", 0.0)
+        if self.shared is not None:
+            return await self._shared_slot(request, extra)
         while True:
             delay = pool.reserve(time.monotonic()) + extra
             extra = 0.0
@@ -125,6 +133,23 @@ class ArchivePolitenessMiddleware:
             # A 429 may have paused the pool while this request waited for its slot: wait again.
             if pool.paused_until <= time.monotonic():
                 return None
+
+    async def _shared_slot(self, request: Request, extra: float) -> None:
+        """Wait for a slot in the budget every worker shares (a Redis round trip, in a thread)."""
+        from twisted.internet import reactor
+
+        kind, host = request.meta["policytrack_endpoint"], _host(request)
+        if extra > 0:
+            await maybe_deferred_to_future(deferLater(reactor, extra, lambda: None))
+        while (delay := await maybe_deferred_to_future(deferToThread(self.shared.wait, kind, host))) > 0:
+            await maybe_deferred_to_future(deferLater(reactor, delay, lambda: None))
+
+    def _pause(self, request: Request, pool: RatePool | None, seconds: float) -> None:
+        if pool is None:
+            return
+        pool.pause(time.monotonic(), seconds)
+        if self.shared is not None:  # a blocking Redis call: rare (429s), short, on loopback or LAN
+            self.shared.pause(request.meta["policytrack_endpoint"], _host(request), seconds)
 
     def _backoff(self, request: Request) -> None:
         """Exponential backoff before RetryMiddleware's retry of this request (it copies meta)."""
@@ -158,15 +183,14 @@ class ArchivePolitenessMiddleware:
             self._backoff(request)
             retry_after = response.headers.get("Retry-After")
             pool = self._pool(request)
-            if retry_after and pool is not None:
-                pool.pause(time.monotonic(), retry_after_seconds(retry_after, 0.0))
+            if retry_after:
+                self._pause(request, pool, retry_after_seconds(retry_after, 0.0))
             return response
         if response.status != 429:
             return response
         pool = self._pool(request)
         wait = retry_after_seconds(response.headers.get("Retry-After"), self.default_retry_after)
-        if pool is not None:
-            pool.pause(time.monotonic(), wait)
+        self._pause(request, pool, wait)
         retries = request.meta.get("policytrack_rate_limited", 0) + 1
         runstats.inc(self.crawler.stats, "rate_limited")
         logger.warning(
@@ -178,6 +202,10 @@ class ArchivePolitenessMiddleware:
         retry = request.replace(dont_filter=True)
         retry.meta["policytrack_rate_limited"] = retries
         return retry
+
+
+def _host(request: Request) -> str:
+    return request.url.split("/", 3)[2] if "://" in request.url else ""
 
 
 # Connections the archive did not accept at all (as opposed to timeouts and resets mid-answer). Scrapy
@@ -220,14 +248,20 @@ class NormalizerMiddleware:
     ``meta[NORMALIZE]``, in Twisted's thread pool, and attach the outcome as ``meta[NORMALIZED]``.
 
     Owns the Readability worker pool: started on first use (a crawl with nothing to fetch starts no Node
-    process) and stopped when the spider closes.
+    process) and stopped when the spider closes -- unless ``POLICYTRACK_NORMALIZER_KEEP`` is set (a
+    distributed worker, one crawl per page): then one pool serves every crawl of the process, until
+    :meth:`close_kept`.
     """
+
+    _kept: ClassVar[Normalizer | None] = None
+    _kept_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, crawler: Crawler):
         settings = crawler.settings
         workers = settings.get("POLICYTRACK_NORMALIZER_WORKERS")
         self.workers = int(workers) if workers else None
         self.timeout = settings.getfloat("POLICYTRACK_NORMALIZER_TIMEOUT")
+        self.keep = settings.getbool("POLICYTRACK_NORMALIZER_KEEP")
         self._normalizer: Normalizer | None = None
         self._lock = threading.Lock()
         self._closed = False
@@ -265,12 +299,27 @@ class NormalizerMiddleware:
             if self._closed:
                 raise PolicytrackError("the normalizer is closed (the crawl is ending)")
             if self._normalizer is None:
-                self._normalizer = Normalizer(workers=self.workers, timeout=self.timeout)
+                self._normalizer = self._kept_one() if self.keep else Normalizer(workers=self.workers, timeout=self.timeout)
             return self._normalizer
+
+    def _kept_one(self) -> Normalizer:
+        cls = type(self)
+        with cls._kept_lock:
+            if cls._kept is None:
+                cls._kept = Normalizer(workers=self.workers, timeout=self.timeout)
+            return cls._kept
+
+    @classmethod
+    def close_kept(cls) -> None:
+        """Stop the pool kept across crawls (a worker process leaving)."""
+        with cls._kept_lock:
+            normalizer, cls._kept = cls._kept, None
+        if normalizer is not None:
+            normalizer.close()
 
     def close(self, spider: Spider | None = None) -> None:
         with self._lock:
             self._closed = True
             normalizer, self._normalizer = self._normalizer, None
-        if normalizer is not None:
+        if normalizer is not None and not self.keep:
             normalizer.close()

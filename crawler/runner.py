@@ -19,7 +19,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Collection, Iterator, Mapping, Sequence
 
 from scrapy.crawler import AsyncCrawlerRunner, Crawler, CrawlerProcess
 from scrapy.settings import Settings
@@ -141,8 +141,11 @@ def _typed(settings: Settings, name: str, value: Any) -> Any:
 
 
 def prepare_run(db: storage.Database, settings: Settings, sites: Sequence[str] | None, trigger: str,
-                schedule: tuple[str, datetime | None] | None = None) -> RunPlan:
+                schedule: tuple[str, datetime | None] | None = None,
+                page_ids: Collection[int] | None = None) -> RunPlan:
     """Open the CrawlRun row, lease its sites and list the pages to crawl (their plans are read later).
+
+    ``page_ids``: only these pages of the sites (a distributed worker crawls one page per run).
 
     One immediate transaction: abandoned runs are reaped, the run is created with its ``run:`` lease
     (and its schedule link), and the site leases are taken, all or nothing.
@@ -152,6 +155,8 @@ def prepare_run(db: storage.Database, settings: Settings, sites: Sequence[str] |
     with db.session(immediate=True) as session:
         leases.reap_abandoned_runs(session)
         pages = storage.pages_for(session, sites or None)
+        if page_ids is not None:
+            pages = [page for page in pages if page.page_id in page_ids]
         run_id = storage.start_run(
             session, trigger=trigger, archive=settings.get("POLICYTRACK_ARCHIVE"), sites=list(sites) if sites else None
         )
@@ -316,10 +321,12 @@ class LoopCrawl:
     """
 
     def __init__(self, runner: AsyncCrawlerRunner, db: storage.Database, *, sites: Sequence[str] | None = None,
-                 trigger: str = "schedule", schedule: tuple[str, datetime | None] | None = None):
+                 trigger: str = "schedule", schedule: tuple[str, datetime | None] | None = None,
+                 page_ids: Collection[int] | None = None):
         self.runner = runner
         self.db = db
         self.sites = list(sites) if sites else None
+        self.page_ids = set(page_ids) if page_ids is not None else None
         self.trigger = trigger
         self.schedule = schedule
         self.crawler: Crawler | None = None
@@ -331,7 +338,7 @@ class LoopCrawl:
 
     async def run(self) -> CrawlResult:
         settings = self.runner.settings.copy()
-        plan = prepare_run(self.db, settings, self.sites, self.trigger, self.schedule)
+        plan = prepare_run(self.db, settings, self.sites, self.trigger, self.schedule, self.page_ids)
         self.run_id, self.plan = plan.run_id, plan
         failure: str | None = None
         live = None

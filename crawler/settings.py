@@ -26,10 +26,12 @@ POLICYTRACK_EXHAUSTIVE = False                # True: fetch every distinct diges
 POLICYTRACK_MAX_REDIRECTS = 5                  # archived redirects followed per capture
 POLICYTRACK_REDIRECT_WINDOW = 24 * 3600        # seconds: a redirect target captured further away is not followed
 POLICYTRACK_NORMALIZER_WORKERS = None          # Readability worker processes; None = one per core
+POLICYTRACK_NORMALIZER_KEEP = False           # True: one Readability pool for every crawl of the process (workers)
 POLICYTRACK_NORMALIZER_TIMEOUT = 60            # seconds per document before its worker is restarted
 POLICYTRACK_MAX_CAPTURE_BYTES = 50 * 1024 * 1024  # larger captures are recorded as skipped ('too-large')
 POLICYTRACK_CONNECT_RETRIES = 2               # retries of a refused/unresolvable connection (each logged), then the page fails
 POLICYTRACK_PAGES_IN_FLIGHT = 16               # pages crawled at once; the others wait (memory stays flat)
+POLICYTRACK_REDIS_URL = None                   # set (redis://HOST:PORT/DB): every worker shares one politeness budget
 
 # --- Scrapy --------------------------------------------------------------------------------------
 CONCURRENT_REQUESTS = 8

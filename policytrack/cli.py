@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Sequence
 
-from policytrack.commands import archive, exports, queries, renormalize, runs, schedule, serve, sites
+from policytrack.commands import archive, distributed, exports, queries, renormalize, runs, schedule, serve, sites
 from policytrack.commands.common import EXIT_ERROR, EXIT_OK, db_url, open_db, parse_setting, parse_when
 from core.errors import ConfigurationError, PolicytrackError
 
@@ -28,6 +28,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
+    if args.distributed:
+        return distributed.cmd_enqueue(args)
     from crawler.runner import check_overrides, run_crawl
     from policytrack.crawloutput import Progress, report
 
@@ -90,7 +92,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 # --- parser ----------------------------------------------------------------------------------------
 # Each area registers its own subcommands: module.register(command), with the factory in build_parser.
-COMMAND_MODULES = [sites, runs, queries, exports, schedule, archive, serve, renormalize]
+COMMAND_MODULES = [sites, runs, queries, exports, schedule, archive, serve, renormalize, distributed]
 
 
 # Commands whose standard output only reports what was done: --quiet silences it. Everything else prints
@@ -142,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "revert between two captures with equal text)")
     p.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
                    help="override a Scrapy/policytrack setting for this crawl (repeatable), as scrapy's -s")
+    p.add_argument("--distributed", action="store_true", help="queue the pages for `policytrack worker`s instead "
+                   "of crawling here (needs --redis or $POLICYTRACK_REDIS)")
+    distributed.redis_option(p)
     p.add_argument("-v", "--verbose", action="store_true", help="show Scrapy's log (INFO) on stderr")
     p.add_argument("--log-level", type=str.upper, choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
                    help="Scrapy's log level on stderr (default WARNING: a successful crawl prints one line)")

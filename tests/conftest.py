@@ -70,6 +70,16 @@ def backend_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.db'}"
         return
+    yield from _postgres_database()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database URL (skipped, with the reason, where no server can be started)."""
+    yield from _postgres_database()
+
+
+def _postgres_database() -> Iterator[str]:
     from storage.testing import PostgresUnavailable, shared_server
 
     try:

@@ -1,0 +1,118 @@
+"""Scale-out commands: ``worker`` (crawl pages from the shared queue), ``queue`` (what the queue holds and
+which workers are alive), and ``crawl --distributed`` (queue the pages instead of crawling them here).
+
+Redis is named by ``--redis`` or ``$POLICYTRACK_REDIS``; its password never appears in output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Callable
+
+from core.errors import ConfigurationError
+from policytrack.commands.common import EXIT_ERROR, EXIT_OK, db_url, open_db
+
+REDIS_ENV = "POLICYTRACK_REDIS"
+
+
+def redis_url(args: argparse.Namespace) -> str:
+    url = getattr(args, "redis", None) or os.environ.get(REDIS_ENV)
+    if not url:
+        raise ConfigurationError(f"no Redis given: use --redis redis://HOST:PORT/DB or set ${REDIS_ENV}")
+    return url
+
+
+def _queue(args: argparse.Namespace):
+    from crawler.distributed.queue import PageQueue, connect
+
+    return PageQueue(connect(redis_url(args)))
+
+
+def cmd_enqueue(args: argparse.Namespace) -> int:
+    """``crawl --distributed``: queue the sites' pages for the workers."""
+    import storage
+
+    queue = _queue(args)
+    db = open_db(args)
+    try:
+        with db.session() as session:
+            pages = storage.pages_for(session, args.sites or None)
+    finally:
+        db.dispose()
+    added = queue.enqueue((p.page_id, p.site, p.url) for p in pages)
+    already = len(pages) - added
+    print(f"queued {added} page(s) for the workers" + (f" ({already} already queued)" if already else ""))
+    return EXIT_OK
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from crawler.distributed.worker import Worker
+    from crawler.runner import check_overrides
+    from policytrack.commands.common import parse_setting
+
+    overrides = dict(parse_setting(pair) for pair in args.set)
+    if args.workers is not None:
+        overrides["POLICYTRACK_NORMALIZER_WORKERS"] = args.workers
+    overrides.setdefault("LOG_LEVEL", args.log_level or "WARNING")
+    for warning in check_overrides(overrides):
+        print(f"policytrack: warning: {warning}", file=sys.stderr)
+    archive = args.archive if args.archive is not None else os.environ.get("POLICYTRACK_ARCHIVE")
+    worker = Worker(redis_url(args), db_url(args), archive=archive, overrides=overrides,
+                    pages_at_once=args.pages, visibility_seconds=args.visibility_timeout,
+                    max_attempts=args.max_attempts)
+    return worker.run()
+
+
+def cmd_queue(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    status = _queue(args).status()
+    if args.format == "json":
+        json.dump({"pending": status.pending, "in_flight": status.in_flight,
+                   "failed": [asdict(f) for f in status.failed], "workers": status.workers}, sys.stdout, indent=2)
+        print()
+        return EXIT_OK
+    print(f"pending: {status.pending}")
+    print(f"in flight: {status.in_flight}")
+    print(f"failed: {len(status.failed)}")
+    for page in status.failed:
+        print(f"  page {page.page_id}\t{page.site}\t{page.url}\t{page.attempts} attempt(s)\t{page.error}")
+    print(f"workers alive: {len(status.workers)}")
+    now = time.time()
+    for name, info in sorted(status.workers.items()):
+        print(f"  {name}\tcrawling {info.get('pages', 0)} page(s)\tdone {info.get('done', 0)}"
+              f"\tfailed {info.get('failed', 0)}\tlast seen {now - info.get('at', now):.0f} s ago")
+    return EXIT_OK if not status.failed else EXIT_ERROR
+
+
+def register(command: Callable[..., argparse.ArgumentParser]) -> None:
+    p = command("worker", cmd_worker, "crawl pages from the shared Redis queue into the database until stopped")
+    redis_option(p)
+    p.add_argument("--archive", help="https://web.archive.org (default) or pywb:http://HOST:PORT/COLLECTION")
+    p.add_argument("--pages", type=_positive, default=1, help="pages this worker crawls at once (default 1)")
+    p.add_argument("--workers", type=int, help="normalizer worker processes per page (default: one per core)")
+    p.add_argument("--visibility-timeout", type=float, metavar="SECONDS",
+                   help="a page held this long by a worker that stopped beating is redelivered (default 300)")
+    p.add_argument("--max-attempts", type=_positive, help="failures before a page goes to the failed set (default 3)")
+    p.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a Scrapy/policytrack setting (repeatable), as scrapy's -s")
+    p.add_argument("--log-level", type=str.upper, choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+                   help="log level on stderr (default WARNING)")
+    p = command("queue", cmd_queue, "show the shared queue: pending, in-flight and failed pages, workers alive")
+    redis_option(p)
+    p.add_argument("--json", action="store_const", const="json", dest="format", default="text",
+                   help="print it as JSON")
+
+
+def redis_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--redis", metavar="URL", help=f"the shared Redis (default: ${REDIS_ENV})")
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}: a whole number, at least 1")
+    return int(text)
