@@ -189,22 +189,31 @@ def index_texts(session: Session, rows: Iterable[tuple[int, str, str]]) -> int:
     return len(text_blocks)
 
 
-# Per (block, site): the first and the last version containing the block (by first_seen, ties by id) and
-# how many do. The same statement fills the table in migration 0010_search_mentions.
+# Per (block, site): the first and the last version containing the block (by first_seen, ties by id), how
+# many do, and which: ``runs`` lists them as ranges "lo-hi" of their ordinals among the site's versions
+# (in the same order), so a search can count the versions containing any of several blocks without
+# reading texts -- a paragraph lives in consecutive versions, so there are one or two ranges per block.
+# The same statement fills the table in migration 0010_search_mentions.
 _BLOCK_VERSION_PAIRS = {
     "sqlite": f"""SELECT bt.block_id, p.site_id, v.id, v.first_seen FROM versions v
         JOIN pages p ON p.id = v.page_id JOIN {BLOCK_TEXTS_TABLE} bt ON bt.text_id = v.text_id""",
     "postgresql": f"""SELECT unnest(tb.block_ids) AS block_id, p.site_id, v.id, v.first_seen FROM versions v
         JOIN pages p ON p.id = v.page_id JOIN {TEXT_BLOCKS_TABLE} tb ON tb.text_id = v.text_id""",
 }
+_CONCAT = {"sqlite": "group_concat", "postgresql": "string_agg"}
 _MENTIONS_OF_SITES = f"""
-INSERT INTO {MENTIONS_TABLE} (block_id, site_id, first_at, first_version_id, last_at, last_version_id, versions)
-SELECT block_id, site_id, min(first_seen), max(CASE WHEN a = 1 THEN id END),
-       max(first_seen), max(CASE WHEN z = 1 THEN id END), count(*)
-FROM (SELECT block_id, site_id, id, first_seen,
-             row_number() OVER (PARTITION BY block_id, site_id ORDER BY first_seen, id) AS a,
-             row_number() OVER (PARTITION BY block_id, site_id ORDER BY first_seen DESC, id DESC) AS z
-      FROM ({{pairs}} WHERE p.site_id IN :values) pairs) ranked
+INSERT INTO {MENTIONS_TABLE} (block_id, site_id, first_at, first_version_id, last_at, last_version_id, versions, runs)
+SELECT block_id, site_id, min(first_at), max(first_id), max(last_at), max(last_id), sum(hi - lo + 1),
+       {{concat}}(CAST(lo AS VARCHAR(20)) || '-' || CAST(hi AS VARCHAR(20)), ',')
+FROM (SELECT block_id, site_id, n - a AS island, min(n) AS lo, max(n) AS hi,
+             min(first_seen) AS first_at, max(CASE WHEN a = 1 THEN id END) AS first_id,
+             max(first_seen) AS last_at, max(CASE WHEN z = 1 THEN id END) AS last_id
+      FROM (SELECT block_id, site_id, id, first_seen,
+                   dense_rank() OVER (PARTITION BY site_id ORDER BY first_seen, id) AS n,
+                   row_number() OVER (PARTITION BY block_id, site_id ORDER BY first_seen, id) AS a,
+                   row_number() OVER (PARTITION BY block_id, site_id ORDER BY first_seen DESC, id DESC) AS z
+            FROM ({{pairs}} WHERE p.site_id IN :values) pairs) ranked
+      GROUP BY block_id, site_id, n - a) islands
 GROUP BY block_id, site_id
 """
 MENTIONS_BATCH = 50  # sites per statement: ~100 versions x ~40 blocks each
@@ -218,7 +227,7 @@ def refresh_mentions(session: Session, *, batch: int = MENTIONS_BATCH) -> int:
     """
     dialect = session.get_bind().dialect.name
     lock = " FOR UPDATE" if dialect == "postgresql" else ""
-    fill = _MENTIONS_OF_SITES.format(pairs=_BLOCK_VERSION_PAIRS[dialect])
+    fill = _MENTIONS_OF_SITES.format(pairs=_BLOCK_VERSION_PAIRS[dialect], concat=_CONCAT[dialect])
     done = 0
     while True:
         ids = list(session.execute(
@@ -338,12 +347,12 @@ class _SiteMentions:
 
     first: tuple[str, int]  # (first_seen, version id)
     last: tuple[str, int]
-    blocks: list[tuple[str, str, int, int]]  # (first_at, last_at, versions, block_id) per matching block
+    runs: list[str]  # each matching block's ranges of version ordinals (see _MENTIONS_OF_SITES)
 
 
 def _mentions(session: Session, block_ids: Sequence[int], site_ids: Sequence[int] | None) -> dict[int, _SiteMentions]:
     """The mention rows of the matching blocks, per site: one row per (block, site), not per text."""
-    columns = "m.site_id, m.block_id, m.first_at, m.first_version_id, m.last_at, m.last_version_id, m.versions"
+    columns = "m.site_id, m.first_at, m.first_version_id, m.last_at, m.last_version_id, m.runs"
     site_filter = "AND m.site_id IN :sites" if site_ids else ""
     if session.get_bind().dialect.name == "sqlite":
         # The matching blocks go through a temporary table: there can be more than a statement takes.
@@ -362,50 +371,29 @@ def _mentions(session: Session, block_ids: Sequence[int], site_ids: Sequence[int
         statement = statement.bindparams(bindparam("sites", expanding=True))
         params["sites"] = list(site_ids)
     per_site: dict[int, _SiteMentions] = {}
-    for site_id, block_id, first_at, first_id, last_at, last_id, versions in session.execute(statement, params):
+    for site_id, first_at, first_id, last_at, last_id, runs in session.execute(statement, params):
         found = per_site.setdefault(site_id, _SiteMentions((first_at, first_id), (last_at, last_id), []))
         found.first = min(found.first, (first_at, first_id))
         found.last = max(found.last, (last_at, last_id))
-        found.blocks.append((first_at, last_at, versions, block_id))
+        found.runs.append(runs)
     return per_site
 
 
-def _versions_matching(session: Session, per_site: dict[int, _SiteMentions]) -> dict[int, int]:
-    """How many versions of each site contain a matching block.
-
-    A version containing two matching blocks lies within both blocks' first..last spans: when a site's
-    spans do not overlap (the usual case: a paragraph is edited into its next wording) the counts add
-    up. Sites with overlapping spans are counted from their versions' texts, for those blocks only.
-    """
-    counts: dict[int, int] = {}
-    overlapping: dict[int, list[int]] = {}
-    for site_id, found in per_site.items():
-        spans = sorted(found.blocks)
-        if all(earlier[1] < later[0] for earlier, later in zip(spans, spans[1:])):
-            counts[site_id] = sum(versions for _, _, versions, _ in spans)
-        else:
-            overlapping[site_id] = [block_id for *_, block_id in spans]
-    postgres = session.get_bind().dialect.name == "postgresql"
-    for site_id, site_blocks in overlapping.items():
-        if postgres:
-            contains = f"""EXISTS (SELECT 1 FROM {TEXT_BLOCKS_TABLE} tb WHERE tb.text_id = v.text_id
-                AND tb.block_ids && :blocks)"""
-            blocks_param = bindparam("blocks", type_=postgresql.ARRAY(Integer))
-        else:
-            contains = f"""EXISTS (SELECT 1 FROM {BLOCK_TEXTS_TABLE} bt WHERE bt.text_id = v.text_id
-                AND bt.block_id IN :blocks)"""
-            blocks_param = bindparam("blocks", expanding=True)
-        statement = text(f"""SELECT count(*) FROM versions v JOIN pages p ON p.id = v.page_id
-            WHERE p.site_id = :site AND {contains}""").bindparams(blocks_param)
-        counts[site_id] = int(session.execute(statement, {"site": site_id, "blocks": site_blocks}).scalar_one())
-    return counts
+def _versions_matching(found: _SiteMentions) -> int:
+    """How many of a site's versions contain a matching block: the size of the union of the blocks' ranges."""
+    ranges = sorted((int(lo), int(hi)) for runs in found.runs for lo, hi in (r.split("-") for r in runs.split(",")))
+    count, reached = 0, -1
+    for lo, hi in ranges:
+        if hi > reached:
+            count += hi - max(lo, reached + 1) + 1
+            reached = hi
+    return count
 
 
 def _hits(session: Session, per_site: dict[int, _SiteMentions]) -> list[SearchHit]:
     """The search hits of the sites' folded mentions: the first and last versions' details, the counts."""
     if not per_site:
         return []
-    matching = _versions_matching(session, per_site)
     totals = dict(_in_batches(session, """SELECT p.site_id, count(*) FROM versions v JOIN pages p ON p.id = v.page_id
         WHERE p.site_id IN :values GROUP BY p.site_id""", list(per_site)))
     wanted = {vid for found in per_site.values() for vid in (found.first[1], found.last[1])}
@@ -421,6 +409,6 @@ def _hits(session: Session, per_site: dict[int, _SiteMentions]) -> list[SearchHi
     for site_id, found in per_site.items():
         host, first, _ = details[found.first[1]]
         _, last, current = details[found.last[1]]
-        hits.append(SearchHit(site=host, first=first, last=last, versions_matching=matching[site_id],
+        hits.append(SearchHit(site=host, first=first, last=last, versions_matching=_versions_matching(found),
                               versions_total=int(totals[site_id]), current=current))
     return sorted(hits, key=lambda h: (h.first.first_seen, h.site))

@@ -34,14 +34,20 @@ _PAIRS = {
     "postgresql": "SELECT unnest(tb.block_ids) AS block_id, p.site_id, v.id, v.first_seen FROM versions v "
                   "JOIN pages p ON p.id = v.page_id JOIN search_text_blocks tb ON tb.text_id = v.text_id",
 }
+_CONCAT = {"sqlite": "group_concat", "postgresql": "string_agg"}
 BACKFILL = """
-INSERT INTO search_mentions (block_id, site_id, first_at, first_version_id, last_at, last_version_id, versions)
-SELECT block_id, site_id, min(first_seen), max(CASE WHEN a = 1 THEN id END),
-       max(first_seen), max(CASE WHEN z = 1 THEN id END), count(*)
-FROM (SELECT block_id, site_id, id, first_seen,
-             row_number() OVER (PARTITION BY block_id, site_id ORDER BY first_seen, id) AS a,
-             row_number() OVER (PARTITION BY block_id, site_id ORDER BY first_seen DESC, id DESC) AS z
-      FROM ({pairs}) pairs) ranked
+INSERT INTO search_mentions (block_id, site_id, first_at, first_version_id, last_at, last_version_id, versions, runs)
+SELECT block_id, site_id, min(first_at), max(first_id), max(last_at), max(last_id), sum(hi - lo + 1),
+       {concat}(CAST(lo AS VARCHAR(20)) || '-' || CAST(hi AS VARCHAR(20)), ',')
+FROM (SELECT block_id, site_id, n - a AS island, min(n) AS lo, max(n) AS hi,
+             min(first_seen) AS first_at, max(CASE WHEN a = 1 THEN id END) AS first_id,
+             max(first_seen) AS last_at, max(CASE WHEN z = 1 THEN id END) AS last_id
+      FROM (SELECT block_id, site_id, id, first_seen,
+                   dense_rank() OVER (PARTITION BY site_id ORDER BY first_seen, id) AS n,
+                   row_number() OVER (PARTITION BY block_id, site_id ORDER BY first_seen, id) AS a,
+                   row_number() OVER (PARTITION BY block_id, site_id ORDER BY first_seen DESC, id DESC) AS z
+            FROM ({pairs}) pairs) ranked
+      GROUP BY block_id, site_id, n - a) islands
 GROUP BY block_id, site_id
 """
 _VERSION_EVENTS = {"insert": ["NEW"], "update": ["OLD", "NEW"], "delete": ["OLD"]}
@@ -55,6 +61,7 @@ def upgrade() -> None:
         "site_id INTEGER NOT NULL REFERENCES sites (id) ON DELETE CASCADE, "
         "first_at VARCHAR(14) NOT NULL, first_version_id INTEGER NOT NULL, "
         "last_at VARCHAR(14) NOT NULL, last_version_id INTEGER NOT NULL, versions INTEGER NOT NULL, "
+        "runs TEXT NOT NULL, "
         "PRIMARY KEY (block_id, site_id))" + (" WITHOUT ROWID" if sqlite else "")
     )
     op.execute("CREATE INDEX ix_search_mentions_site_id ON search_mentions (site_id)")
@@ -94,7 +101,7 @@ def upgrade() -> None:
             "CREATE TRIGGER search_site_enqueue_page AFTER DELETE OR UPDATE OF site_id ON pages "
             "FOR EACH ROW EXECUTE FUNCTION search_site_enqueue()"
         )
-    op.execute(BACKFILL.format(pairs=_PAIRS[dialect]))
+    op.execute(BACKFILL.format(pairs=_PAIRS[dialect], concat=_CONCAT[dialect]))
 
 
 def downgrade() -> None:
