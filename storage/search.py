@@ -15,6 +15,13 @@ every new ``version_texts`` row in the same transaction that inserts it; :func:`
 queue and :func:`search_versions` calls it first, so a search is correct right after any write (crawl,
 rebuild, bulk load) and no writer has to know the index exists.
 
+A search answers per site, so it does not map matching blocks to texts and versions (a common phrase is
+in tens of thousands of texts at a million versions): ``search_mentions`` (migration
+``0010_search_mentions``) holds per (block, site) the first and last version containing the block and
+which versions do, as ranges of their ordinals in the site. Triggers on ``versions`` and ``pages`` queue
+the sites a write touches, indexing a text queues the sites using it, and :func:`catch_up` recomputes the
+queued sites' rows (:func:`refresh_mentions`): the same no-writer-knows design as the text queue.
+
 Matching is a case-insensitive *phrase* match on words: ``"do not sell"`` finds "Do Not Sell",
 "do-not-sell" and "do not\nsell", not "do not ever sell". Punctuation in the term only separates words.
 With a capital letter in the term the match is case-sensitive (smart case), checked on the matching
@@ -310,9 +317,13 @@ def _same_case(session: Session, block_ids: Sequence[int], words: Sequence[str])
 
 
 def search_versions(
-    session: Session, term: str, sites: Sequence[str] | None = None, *, case_sensitive: bool | None = None
+    session: Session, term: str, sites: Sequence[str] | None = None, *, case_sensitive: bool | None = None,
+    after: tuple[str, str] | None = None, limit: int | None = None,
 ) -> list[SearchHit]:
     """Sites whose versions contain ``term`` (a phrase), by date of first mention, then hostname.
+
+    ``after`` (a hit's ``(first.first_seen, site)``) and ``limit`` ask for one page of that list: only the
+    page's hits are looked up in full, so a page of a phrase most sites use costs a page's worth.
 
     ``case_sensitive=None`` is *smart case* (as ripgrep's ``--smart-case``): a term with a capital letter
     matches its exact case, so "Do Not Sell" finds the CCPA link and not "we do not sell, rent or
@@ -338,13 +349,19 @@ def search_versions(
     if not block_ids:
         return []
     per_site = _mentions(session, block_ids, site_ids)
-    return _hits(session, per_site)
+    keys = sorted((found.first[0], found.host, site_id) for site_id, found in per_site.items())
+    if after is not None:
+        keys = [key for key in keys if key[:2] > tuple(after)]
+    if limit is not None:
+        keys = keys[:limit]
+    return _hits(session, {site_id: per_site[site_id] for *_, site_id in keys})
 
 
 @dataclass
 class _SiteMentions:
     """A site's mention rows for the matching blocks, folded: the earliest first and the latest last."""
 
+    host: str
     first: tuple[str, int]  # (first_seen, version id)
     last: tuple[str, int]
     runs: list[str]  # each matching block's ranges of version ordinals (see _MENTIONS_OF_SITES)
@@ -352,7 +369,7 @@ class _SiteMentions:
 
 def _mentions(session: Session, block_ids: Sequence[int], site_ids: Sequence[int] | None) -> dict[int, _SiteMentions]:
     """The mention rows of the matching blocks, per site: one row per (block, site), not per text."""
-    columns = "m.site_id, m.first_at, m.first_version_id, m.last_at, m.last_version_id, m.runs"
+    columns = "m.site_id, s.hostname, m.first_at, m.first_version_id, m.last_at, m.last_version_id, m.runs"
     site_filter = "AND m.site_id IN :sites" if site_ids else ""
     if session.get_bind().dialect.name == "sqlite":
         # The matching blocks go through a temporary table: there can be more than a statement takes.
@@ -361,18 +378,19 @@ def _mentions(session: Session, block_ids: Sequence[int], site_ids: Sequence[int
         session.execute(text(f"DELETE FROM {_MATCHED}"))
         session.execute(text(f"INSERT INTO {_MATCHED} (block_id) VALUES (:id)"), [{"id": b} for b in block_ids])
         statement = text(f"""SELECT {columns} FROM {_MATCHED} b CROSS JOIN {MENTIONS_TABLE} m
-            WHERE m.block_id = b.block_id {site_filter}""")
+            JOIN sites s ON s.id = m.site_id WHERE m.block_id = b.block_id {site_filter}""")
         params: dict[str, object] = {}
     else:
-        statement = text(f"SELECT {columns} FROM {MENTIONS_TABLE} m WHERE m.block_id = ANY(:blocks) {site_filter}")
+        statement = text(f"""SELECT {columns} FROM {MENTIONS_TABLE} m JOIN sites s ON s.id = m.site_id
+            WHERE m.block_id = ANY(:blocks) {site_filter}""")
         statement = statement.bindparams(bindparam("blocks", type_=postgresql.ARRAY(Integer)))
         params = {"blocks": list(block_ids)}
     if site_ids:
         statement = statement.bindparams(bindparam("sites", expanding=True))
         params["sites"] = list(site_ids)
     per_site: dict[int, _SiteMentions] = {}
-    for site_id, first_at, first_id, last_at, last_id, runs in session.execute(statement, params):
-        found = per_site.setdefault(site_id, _SiteMentions((first_at, first_id), (last_at, last_id), []))
+    for site_id, host, first_at, first_id, last_at, last_id, runs in session.execute(statement, params):
+        found = per_site.setdefault(site_id, _SiteMentions(host, (first_at, first_id), (last_at, last_id), []))
         found.first = min(found.first, (first_at, first_id))
         found.last = max(found.last, (last_at, last_id))
         found.runs.append(runs)
