@@ -172,3 +172,23 @@ def test_mentions_follow_new_versions_of_known_texts_and_count_each_version_once
     assert (hit["versions_matching"], hit["versions_total"], hit["current"]) == (4, 4, True)
     assert hit["last"]["first_seen"] == "20160101000000"
     assert _mention_rows(database) == _recomputed_mention_rows(database)
+
+
+def test_the_mentions_migration_fills_the_table_from_the_indexed_texts(database):
+    from alembic import command
+
+    from storage.migrate import alembic_config, upgrade
+
+    example_database(database)
+    record(database, "both.net", [Snap("20100101000000", "A: we do not sell.\n\nB: do not sell.\n"),
+                                  Snap("20140101000000", "B: do not sell.\n")])
+    kept = _mention_rows(database)
+    before = found(database, "do not sell")
+    with database.engine.connect() as connection:
+        command.downgrade(alembic_config(connection=connection), "0008_web_indexes")
+        connection.commit()
+    upgrade(database.engine)  # 0010 computes every site's rows from the blocks indexed so far
+    with database.session() as session:
+        assert session.execute(text(f"SELECT count(*) FROM {search.SITE_QUEUE_TABLE}")).scalar_one() == 0
+    assert _mention_rows(database) == kept
+    assert found(database, "do not sell") == before
