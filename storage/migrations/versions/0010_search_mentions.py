@@ -6,13 +6,15 @@ Create Date: 2026-12-07
 
 A common phrase ("do not sell") is in tens of thousands of version texts at a million versions; mapping
 each to its versions and sites made such a search cost seconds. ``search_mentions`` keeps, per block and
-site, the first and the last version containing the block (by ``first_seen``, ties by id) and how many
-versions contain it; a search reads these rows (see ``storage.search.search_versions``).
+site, the first and the last version containing the block (by ``first_seen``, ties by id), how many and
+which versions contain it (``runs``: ranges of their ordinals among the site's versions, so the versions
+containing any of several blocks are counted without reading texts); a search reads these rows (see
+``storage.search.search_versions``).
 
-Kept current the way the search index is: triggers on ``versions`` (insert, update, delete) and on
-``pages`` (delete, site change) put the site in ``search_site_queue`` in the writer's own transaction,
-and ``storage.search.catch_up`` recomputes the queued sites' rows before a search; indexing a text
-queues the sites whose versions use it. No writer has to know the table exists.
+Kept current the way the search index is: triggers on ``versions`` (insert, delete, update of its page,
+text or first capture) and on ``pages`` (delete, site change) put the site in ``search_site_queue`` in the
+writer's own transaction, and ``storage.search.catch_up`` recomputes the queued sites' rows before a
+search; indexing a text queues the sites whose versions use it. No writer has to know the table exists.
 
 The rows of existing data are computed here with the same statement ``storage.search`` uses (spelled
 out so that this file never changes). None of these objects has a model; their names are registered in
@@ -51,6 +53,8 @@ FROM (SELECT block_id, site_id, n - a AS island, min(n) AS lo, max(n) AS hi,
 GROUP BY block_id, site_id
 """
 _VERSION_EVENTS = {"insert": ["NEW"], "update": ["OLD", "NEW"], "delete": ["OLD"]}
+# What a mention row is computed from: a crawl moving last_seen on does not queue the site.
+_MENTIONED_COLUMNS = "page_id, text_id, first_seen"
 
 
 def upgrade() -> None:
@@ -70,7 +74,8 @@ def upgrade() -> None:
     if sqlite:
         for event, rows in _VERSION_EVENTS.items():
             body = " ".join(enqueue_page.replace("INSERT", "INSERT OR IGNORE").format(row=r) + ";" for r in rows)
-            op.execute(f"CREATE TRIGGER search_site_enqueue_{event} AFTER {event.upper()} ON versions BEGIN {body} END")
+            when = f"{event.upper()} OF {_MENTIONED_COLUMNS}" if event == "update" else event.upper()
+            op.execute(f"CREATE TRIGGER search_site_enqueue_{event} AFTER {when} ON versions BEGIN {body} END")
         op.execute(
             "CREATE TRIGGER search_site_enqueue_page AFTER DELETE ON pages BEGIN "
             "INSERT OR IGNORE INTO search_site_queue (site_id) VALUES (OLD.site_id); END"
@@ -94,7 +99,7 @@ def upgrade() -> None:
             "END IF; RETURN NULL; END $$"
         )
         op.execute(
-            "CREATE TRIGGER search_site_enqueue AFTER INSERT OR UPDATE OR DELETE ON versions "
+            f"CREATE TRIGGER search_site_enqueue AFTER INSERT OR UPDATE OF {_MENTIONED_COLUMNS} OR DELETE ON versions "
             "FOR EACH ROW EXECUTE FUNCTION search_site_enqueue()"
         )
         op.execute(
