@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from core.document import content_sha256
 from storage.models import Capture, Change, Page, Site, Snapshot, Version, VersionText
-from storage.search import index_texts
+from storage.search import index_texts, refresh_mentions
 from storage.types import COMPRESSION, _ZSTD_LEVEL, sha256_hex, utcnow
 
 NORMALIZER_VERSION = "bulk"
@@ -157,6 +157,7 @@ class BulkLoader:
             if rows[model]:
                 self._insert(model, rows[model])
         index_texts(self.session, new_texts)  # also takes them off the queue the trigger filled
+        refresh_mentions(self.session)  # this batch's sites: a first search need not compute them all
         return result
 
     def _insert(self, model: type, rows: list[dict]) -> None:

@@ -15,6 +15,13 @@ every new ``version_texts`` row in the same transaction that inserts it; :func:`
 queue and :func:`search_versions` calls it first, so a search is correct right after any write (crawl,
 rebuild, bulk load) and no writer has to know the index exists.
 
+A search answers per site, so it does not map matching blocks to texts and versions (a common phrase is
+in tens of thousands of texts at a million versions): ``search_mentions`` (migration
+``0010_search_mentions``) holds per (block, site) the first and last version containing the block and
+which versions do, as ranges of their ordinals in the site. Triggers on ``versions`` and ``pages`` queue
+the sites a write touches, indexing a text queues the sites using it, and :func:`catch_up` recomputes the
+queued sites' rows (:func:`refresh_mentions`): the same no-writer-knows design as the text queue.
+
 Matching is a case-insensitive *phrase* match on words: ``"do not sell"`` finds "Do Not Sell",
 "do-not-sell" and "do not\nsell", not "do not ever sell". Punctuation in the term only separates words.
 With a capital letter in the term the match is case-sensitive (smart case), checked on the matching
@@ -44,11 +51,16 @@ BLOCKS_TABLE = "search_blocks"
 BLOCK_TEXTS_TABLE = "search_block_texts"  # SQLite: (block_id, text_id) pairs
 TEXT_BLOCKS_TABLE = "search_text_blocks"  # PostgreSQL: text_id -> block_ids array
 FTS_TABLE = "search_blocks_fts"  # SQLite only
+MENTIONS_TABLE = "search_mentions"  # (block, site) -> first and last version containing the block
+SITE_QUEUE_TABLE = "search_site_queue"  # sites whose mentions are out of date
 # Every schema object of the search index: none has a model, so the models-vs-schema comparison
 # (storage/migrations/env.py, tests/test_storage_migrations.py) leaves exactly these out.
 SEARCH_SCHEMA_NAMES = frozenset({
     QUEUE_TABLE, BLOCKS_TABLE, BLOCK_TEXTS_TABLE, TEXT_BLOCKS_TABLE, FTS_TABLE, "search_enqueue",
     "ix_search_blocks_document", "ix_search_block_texts_text_id", "ix_search_text_blocks_block_ids",
+    MENTIONS_TABLE, SITE_QUEUE_TABLE, "ix_search_mentions_site_id", "search_site_enqueue",
+    "search_site_enqueue_insert", "search_site_enqueue_update", "search_site_enqueue_delete",
+    "search_site_enqueue_page", "search_site_enqueue_page_move",
 })
 # The tables SQLite's FTS5 creates behind a virtual table.
 _FTS5_SHADOW_SUFFIXES = ("_data", "_idx", "_docsize", "_config", "_content")
@@ -174,8 +186,66 @@ def index_texts(session: Session, rows: Iterable[tuple[int, str, str]]) -> int:
                      "ON CONFLICT (text_id) DO NOTHING")
     if pairs:  # a text with neither title nor body has no blocks
         session.connection().exec_driver_sql(statement, pairs)
+    # The versions using these texts were stored before their blocks were known: their sites' mentions
+    # must be computed again (see refresh_mentions).
+    insert = "INSERT OR IGNORE INTO" if sqlite else "INSERT INTO"
+    suffix = "" if sqlite else " ON CONFLICT DO NOTHING"
+    _in_batches(session, f"""{insert} {SITE_QUEUE_TABLE} (site_id) SELECT DISTINCT p.site_id FROM versions v
+        JOIN pages p ON p.id = v.page_id WHERE v.text_id IN :values{suffix}""", list(text_blocks))
     _in_batches(session, f"DELETE FROM {QUEUE_TABLE} WHERE text_id IN :values", list(text_blocks))
     return len(text_blocks)
+
+
+# Per (block, site): the first and the last version containing the block (by first_seen, ties by id), how
+# many do, and which: ``runs`` lists them as ranges "lo-hi" of their ordinals among the site's versions
+# (in the same order), so a search can count the versions containing any of several blocks without
+# reading texts -- a paragraph lives in consecutive versions, so there are one or two ranges per block.
+# The same statement fills the table in migration 0010_search_mentions.
+_BLOCK_VERSION_PAIRS = {
+    "sqlite": f"""SELECT bt.block_id, p.site_id, v.id, v.first_seen FROM versions v
+        JOIN pages p ON p.id = v.page_id JOIN {BLOCK_TEXTS_TABLE} bt ON bt.text_id = v.text_id""",
+    "postgresql": f"""SELECT unnest(tb.block_ids) AS block_id, p.site_id, v.id, v.first_seen FROM versions v
+        JOIN pages p ON p.id = v.page_id JOIN {TEXT_BLOCKS_TABLE} tb ON tb.text_id = v.text_id""",
+}
+_CONCAT = {"sqlite": "group_concat", "postgresql": "string_agg"}
+_MENTIONS_OF_SITES = f"""
+INSERT INTO {MENTIONS_TABLE} (block_id, site_id, first_at, first_version_id, last_at, last_version_id, versions, runs)
+SELECT block_id, site_id, min(first_at), max(first_id), max(last_at), max(last_id), sum(hi - lo + 1),
+       {{concat}}(CAST(lo AS VARCHAR(20)) || '-' || CAST(hi AS VARCHAR(20)), ',')
+FROM (SELECT block_id, site_id, n - a AS island, min(n) AS lo, max(n) AS hi,
+             min(first_seen) AS first_at, max(CASE WHEN a = 1 THEN id END) AS first_id,
+             max(first_seen) AS last_at, max(CASE WHEN z = 1 THEN id END) AS last_id
+      FROM (SELECT block_id, site_id, id, first_seen,
+                   dense_rank() OVER (PARTITION BY site_id ORDER BY first_seen, id) AS n,
+                   row_number() OVER (PARTITION BY block_id, site_id ORDER BY first_seen, id) AS a,
+                   row_number() OVER (PARTITION BY block_id, site_id ORDER BY first_seen DESC, id DESC) AS z
+            FROM ({{pairs}} WHERE p.site_id IN :values) pairs) ranked
+      GROUP BY block_id, site_id, n - a) islands
+GROUP BY block_id, site_id
+"""
+MENTIONS_BATCH = 50  # sites per statement: ~100 versions x ~40 blocks each
+
+
+def refresh_mentions(session: Session, *, batch: int = MENTIONS_BATCH) -> int:
+    """Recompute the mentions of every queued site (see migration ``0010_search_mentions``); returns how many.
+
+    Call after the texts are indexed (:func:`catch_up` does): a site's mentions come from its versions'
+    indexed blocks. Locking as :func:`catch_up`.
+    """
+    dialect = session.get_bind().dialect.name
+    lock = " FOR UPDATE" if dialect == "postgresql" else ""
+    fill = _MENTIONS_OF_SITES.format(pairs=_BLOCK_VERSION_PAIRS[dialect], concat=_CONCAT[dialect])
+    done = 0
+    while True:
+        ids = list(session.execute(
+            text(f"SELECT site_id FROM {SITE_QUEUE_TABLE} ORDER BY site_id LIMIT :n{lock}"), {"n": batch}
+        ).scalars())
+        if not ids:
+            return done
+        _in_batches(session, f"DELETE FROM {MENTIONS_TABLE} WHERE site_id IN :values", ids)
+        _in_batches(session, fill, ids)
+        _in_batches(session, f"DELETE FROM {SITE_QUEUE_TABLE} WHERE site_id IN :values", ids)
+        done += len(ids)
 
 
 def pending_count(session: Session) -> int:
@@ -184,7 +254,7 @@ def pending_count(session: Session) -> int:
 
 
 def catch_up(session: Session, *, batch: int = CATCH_UP_BATCH) -> int:
-    """Index every queued text; returns how many were indexed.
+    """Index every queued text, then recompute the queued sites' mentions; returns how many texts were indexed.
 
     Writes: on SQLite run it in ``Database.session(immediate=True)`` so it waits for a concurrent writer
     instead of failing. On PostgreSQL the queue rows are locked, so two concurrent catch-ups index each
@@ -199,6 +269,7 @@ def catch_up(session: Session, *, batch: int = CATCH_UP_BATCH) -> int:
             ).scalars()
         )
         if not ids:
+            refresh_mentions(session)
             return done
         rows = _in_batches(session, "SELECT id, title, body, compression FROM version_texts WHERE id IN :values", ids)
         done += index_texts(
@@ -246,9 +317,13 @@ def _same_case(session: Session, block_ids: Sequence[int], words: Sequence[str])
 
 
 def search_versions(
-    session: Session, term: str, sites: Sequence[str] | None = None, *, case_sensitive: bool | None = None
+    session: Session, term: str, sites: Sequence[str] | None = None, *, case_sensitive: bool | None = None,
+    after: tuple[str, str] | None = None, limit: int | None = None,
 ) -> list[SearchHit]:
     """Sites whose versions contain ``term`` (a phrase), by date of first mention, then hostname.
+
+    ``after`` (a hit's ``(first.first_seen, site)``) and ``limit`` ask for one page of that list: only the
+    page's hits are looked up in full, so a page of a phrase most sites use costs a page's worth.
 
     ``case_sensitive=None`` is *smart case* (as ripgrep's ``--smart-case``): a term with a capital letter
     matches its exact case, so "Do Not Sell" finds the CCPA link and not "we do not sell, rent or
@@ -260,89 +335,105 @@ def search_versions(
     if case_sensitive is None:
         case_sensitive = term != term.lower()
     catch_up(session)
-    site_filter = ""
-    params: dict[str, object] = {}
+    site_ids: list[int] | None = None
     if sites:
         hosts = [h.strip().lower().rstrip(".") for h in sites]
-        known = {row[0] for row in _in_batches(session, "SELECT hostname FROM sites WHERE hostname IN :values", hosts)}
+        known = dict(_in_batches(session, "SELECT hostname, id FROM sites WHERE hostname IN :values", hosts))
         for host in hosts:
             if host not in known:
                 raise UnknownSite(host)
-        site_filter = "AND s.hostname IN :hosts"
-        params["hosts"] = hosts
+        site_ids = [known[h] for h in hosts]
     block_ids = _matching_blocks(session, words)
     if case_sensitive and block_ids:
         block_ids = _same_case(session, block_ids, words)
     if not block_ids:
         return []
-    if session.get_bind().dialect.name == "sqlite":
+    per_site = _mentions(session, block_ids, site_ids)
+    keys = sorted((found.first[0], found.host, site_id) for site_id, found in per_site.items())
+    if after is not None:
+        keys = [key for key in keys if key[:2] > tuple(after)]
+    if limit is not None:
+        keys = keys[:limit]
+    return _hits(session, {site_id: per_site[site_id] for *_, site_id in keys})
+
+
+@dataclass
+class _SiteMentions:
+    """A site's mention rows for the matching blocks, folded: the earliest first and the latest last."""
+
+    host: str
+    first: tuple[str, int]  # (first_seen, version id)
+    last: tuple[str, int]
+    runs: list[str]  # each matching block's ranges of version ordinals (see _MENTIONS_OF_SITES)
+
+
+def _mentions(session: Session, block_ids: Sequence[int], site_ids: Sequence[int] | None) -> dict[int, _SiteMentions]:
+    """The mention rows of the matching blocks, per site: one row per (block, site), not per text."""
+    columns = "m.site_id, s.hostname, m.first_at, m.first_version_id, m.last_at, m.last_version_id, m.runs"
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    # SQLite: with the site filter in the statement the planner builds a Bloom filter over the whole table
+    # (~60 ms at 100,000 versions); the matching blocks' rows are few, so they are filtered here instead.
+    site_filter = "AND m.site_id IN :sites" if site_ids and not sqlite else ""
+    if sqlite:
         # The matching blocks go through a temporary table: there can be more than a statement takes.
+        # No statistics on it: CROSS JOIN makes SQLite walk it and seek each block's rows.
         session.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {_MATCHED} (block_id INTEGER PRIMARY KEY)"))
         session.execute(text(f"DELETE FROM {_MATCHED}"))
-        session.execute(text(f"INSERT INTO {_MATCHED} (block_id) VALUES (:id)"), [{"id": b} for b in block_ids])
-        if sites:
-            # Few texts: walk them to their blocks (text_id index) and look each up among the matches.
-            hits_sql = f"""SELECT DISTINCT v.text_id FROM versions v JOIN pages p ON p.id = v.page_id
-                JOIN sites s ON s.id = p.site_id WHERE s.hostname IN :hosts AND EXISTS (
-                    SELECT 1 FROM {BLOCK_TEXTS_TABLE} bt WHERE bt.text_id = v.text_id
-                    AND bt.block_id IN (SELECT block_id FROM {_MATCHED}))"""
-        else:
-            # No statistics on the temporary table: without CROSS JOIN SQLite scans every (block, text)
-            # pair instead of walking the matching blocks and seeking their texts.
-            hits_sql = f"""SELECT DISTINCT bt.text_id FROM {_MATCHED} m CROSS JOIN {BLOCK_TEXTS_TABLE} bt
-                WHERE bt.block_id = m.block_id"""
+        # Thousands of ids for a common phrase: straight to the driver (see index_texts).
+        session.connection().exec_driver_sql(f"INSERT INTO {_MATCHED} (block_id) VALUES (?)", [(b,) for b in block_ids])
+        statement = text(f"""SELECT {columns} FROM {_MATCHED} b CROSS JOIN {MENTIONS_TABLE} m
+            JOIN sites s ON s.id = m.site_id WHERE m.block_id = b.block_id {site_filter}""")
+        params: dict[str, object] = {}
     else:
-        params["blocks"] = block_ids  # one array parameter; the GIN index answers the overlap (&&)
-        if sites:
-            hits_sql = f"""SELECT DISTINCT v.text_id FROM versions v JOIN pages p ON p.id = v.page_id
-                JOIN sites s ON s.id = p.site_id JOIN {TEXT_BLOCKS_TABLE} tb ON tb.text_id = v.text_id
-                WHERE s.hostname IN :hosts AND tb.block_ids && :blocks"""
-        else:
-            hits_sql = f"SELECT text_id FROM {TEXT_BLOCKS_TABLE} WHERE block_ids && :blocks"
-    statement = text(
-        f"""
-        WITH hits AS ({hits_sql}),
-        per_site AS (
-            SELECT p.site_id, min(v.first_seen) AS first_at, max(v.first_seen) AS last_at, count(*) AS n
-            FROM versions v JOIN pages p ON p.id = v.page_id JOIN sites s ON s.id = p.site_id
-            WHERE v.text_id IN (SELECT text_id FROM hits) {site_filter}
-            GROUP BY p.site_id
-        )
-        SELECT s.hostname, p.url, v.id, v.first_seen, v.last_seen, per_site.first_at, per_site.last_at, per_site.n,
-               (SELECT count(*) FROM versions t JOIN pages q ON q.id = t.page_id WHERE q.site_id = s.id),
-               NOT EXISTS (SELECT 1 FROM versions w WHERE w.page_id = v.page_id AND w.first_seen > v.first_seen)
-        FROM per_site
-        JOIN sites s ON s.id = per_site.site_id
-        JOIN pages p ON p.site_id = per_site.site_id
-        JOIN versions v ON v.page_id = p.id AND v.first_seen IN (per_site.first_at, per_site.last_at)
-        WHERE v.text_id IN (SELECT text_id FROM hits)
-        """
-    )
-    if sites:
-        statement = statement.bindparams(bindparam("hosts", expanding=True))
-    if "blocks" in params:
+        statement = text(f"""SELECT {columns} FROM {MENTIONS_TABLE} m JOIN sites s ON s.id = m.site_id
+            WHERE m.block_id = ANY(:blocks) {site_filter}""")
         statement = statement.bindparams(bindparam("blocks", type_=postgresql.ARRAY(Integer)))
-    # Two pages of a site can share a first_seen: the first mention is the lowest id, the last the highest.
-    postgres = "blocks" in params
-    if postgres:
-        # The planner prices `block_ids && :blocks` as cheap and scans the table, but on a seq scan it
-        # compares every element with every element (a common phrase: seconds); the GIN index answers
-        # the overlap exactly, with no recheck. Only for this statement.
-        session.execute(text("SET LOCAL enable_seqscan = off"))
-    rows = session.execute(statement, params).all()
-    if postgres:
-        session.execute(text("SET LOCAL enable_seqscan TO DEFAULT"))
-    firsts: dict[str, tuple[int, Mention]] = {}
-    lasts: dict[str, tuple[int, Mention, int, int, bool]] = {}
-    for host, url, vid, first_seen, last_seen, first_at, last_at, n, total, latest in rows:
-        mention = Mention(version_id=vid, page_url=url, first_seen=first_seen, last_seen=last_seen)
-        if first_seen == first_at and (host not in firsts or vid < firsts[host][0]):
-            firsts[host] = (vid, mention)
-        if first_seen == last_at and (host not in lasts or vid > lasts[host][0]):
-            lasts[host] = (vid, mention, int(n), int(total), bool(latest))
-    hits = [
-        SearchHit(site=host, first=firsts[host][1], last=last, versions_matching=n, versions_total=total,
-                  current=current)
-        for host, (_, last, n, total, current) in lasts.items()
-    ]
+        params = {"blocks": list(block_ids)}
+    if site_filter:
+        statement = statement.bindparams(bindparam("sites", expanding=True))
+        params["sites"] = list(site_ids or ())
+    wanted = set(site_ids or ())
+    per_site: dict[int, _SiteMentions] = {}
+    for site_id, host, first_at, first_id, last_at, last_id, runs in session.execute(statement, params):
+        if wanted and site_id not in wanted:
+            continue
+        found = per_site.setdefault(site_id, _SiteMentions(host, (first_at, first_id), (last_at, last_id), []))
+        found.first = min(found.first, (first_at, first_id))
+        found.last = max(found.last, (last_at, last_id))
+        found.runs.append(runs)
+    return per_site
+
+
+def _versions_matching(found: _SiteMentions) -> int:
+    """How many of a site's versions contain a matching block: the size of the union of the blocks' ranges."""
+    ranges = sorted((int(lo), int(hi)) for runs in found.runs for lo, hi in (r.split("-") for r in runs.split(",")))
+    count, reached = 0, -1
+    for lo, hi in ranges:
+        if hi > reached:
+            count += hi - max(lo, reached + 1) + 1
+            reached = hi
+    return count
+
+
+def _hits(session: Session, per_site: dict[int, _SiteMentions]) -> list[SearchHit]:
+    """The search hits of the sites' folded mentions: the first and last versions' details, the counts."""
+    if not per_site:
+        return []
+    totals = dict(_in_batches(session, """SELECT p.site_id, count(*) FROM versions v JOIN pages p ON p.id = v.page_id
+        WHERE p.site_id IN :values GROUP BY p.site_id""", list(per_site)))
+    wanted = {vid for found in per_site.values() for vid in (found.first[1], found.last[1])}
+    details = {
+        vid: (host, Mention(version_id=vid, page_url=url, first_seen=first_seen, last_seen=last_seen), bool(latest))
+        for vid, host, url, first_seen, last_seen, latest in _in_batches(session, """
+            SELECT v.id, s.hostname, p.url, v.first_seen, v.last_seen,
+                   NOT EXISTS (SELECT 1 FROM versions w WHERE w.page_id = v.page_id AND w.first_seen > v.first_seen)
+            FROM versions v JOIN pages p ON p.id = v.page_id JOIN sites s ON s.id = p.site_id
+            WHERE v.id IN :values""", sorted(wanted))
+    }
+    hits = []
+    for site_id, found in per_site.items():
+        host, first, _ = details[found.first[1]]
+        _, last, current = details[found.last[1]]
+        hits.append(SearchHit(site=host, first=first, last=last, versions_matching=_versions_matching(found),
+                              versions_total=int(totals[site_id]), current=current))
     return sorted(hits, key=lambda h: (h.first.first_seen, h.site))

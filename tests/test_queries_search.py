@@ -11,6 +11,7 @@ import storage.search as search
 from policytrack.commands.queries import JSON_FIELDS
 from storage.models import Base
 from tests.test_queries_fixtures import (  # noqa: F401  (database is a fixture)
+    V2021,
     Snap,
     cli,
     database,
@@ -119,3 +120,75 @@ def test_the_schema_comparison_leaves_out_exactly_the_search_index(database):
     assert not any(search.is_search_object(name) for name in Base.metadata.tables)
     mapping = search.BLOCK_TEXTS_TABLE if database.engine.dialect.name == "sqlite" else search.TEXT_BLOCKS_TABLE
     assert {search.QUEUE_TABLE, search.BLOCKS_TABLE, mapping} <= unmodelled
+
+
+def _mention_rows(database):
+    with database.session() as session:
+        search.catch_up(session)
+        rows = session.execute(text(f"SELECT * FROM {search.MENTIONS_TABLE}")).mappings().all()
+    # A block's version ranges are a set: the database concatenates them in any order.
+    return sorted((*(r[c] for c in r.keys() if c != "runs"), sorted(r["runs"].split(","))) for r in rows)
+
+
+def _recomputed_mention_rows(database):
+    """The mention rows computed from scratch for every site, as the migration's backfill does."""
+    with database.session() as session:
+        session.execute(text(f"DELETE FROM {search.MENTIONS_TABLE}"))
+        session.execute(text(f"INSERT INTO {search.SITE_QUEUE_TABLE} (site_id) SELECT id FROM sites"))
+    return _mention_rows(database)
+
+
+def test_a_rebuild_that_removes_a_version_updates_the_mentions(database):
+    example_database(database)
+    cookies = found(database, "cookies")["example.com"]
+    assert (cookies["last"]["first_seen"], cookies["versions_matching"], cookies["versions_total"]) == (
+        "20190110100000", 2, 4)
+    # The 2019 capture normalizes anew to the 2021 text: its version (which mentioned cookies) is merged away.
+    record(database, "example.com", [Snap("20190110100000", V2021, normalizer_version="2")])
+    cookies = found(database, "cookies")["example.com"]
+    assert (cookies["last"]["first_seen"], cookies["versions_matching"], cookies["versions_total"]) == (
+        "20150615080000", 1, 3)
+    gdpr = found(database, "gdpr")["example.com"]
+    assert (gdpr["first"]["first_seen"], gdpr["versions_matching"], gdpr["current"]) == ("20190110100000", 1, True)
+    assert _mention_rows(database) == _recomputed_mention_rows(database)
+
+
+def test_mentions_follow_new_versions_of_known_texts_and_count_each_version_once(database):
+    example_database(database)
+    # Two matching paragraphs in one version, and a revert to an earlier text (no new text to index):
+    # A is in 2010 and 2012, B in 2010 and 2014; three versions mention the phrase, not four.
+    record(database, "both.net", [
+        Snap("20100101000000", "A: we do not sell data.\n\nB: do not sell, ever.\n"),
+        Snap("20120101000000", "A: we do not sell data.\n\nNothing else.\n"),
+        Snap("20140101000000", "B: do not sell, ever.\n"),
+    ])
+    hit = found(database, "do not sell", "--site", "both.net")["both.net"]
+    assert (hit["versions_matching"], hit["versions_total"]) == (3, 3)
+    assert (hit["first"]["first_seen"], hit["last"]["first_seen"]) == ("20100101000000", "20140101000000")
+    record(database, "both.net", [Snap("20160101000000", "A: we do not sell data.\n\nNothing else.\n")])
+    with database.session() as session:
+        assert search.pending_count(session) == 0  # the text was known: only the site's mentions are stale
+    hit = found(database, "do not sell")["both.net"]
+    assert (hit["versions_matching"], hit["versions_total"], hit["current"]) == (4, 4, True)
+    assert hit["last"]["first_seen"] == "20160101000000"
+    assert _mention_rows(database) == _recomputed_mention_rows(database)
+
+
+def test_the_mentions_migration_fills_the_table_from_the_indexed_texts(database):
+    from alembic import command
+
+    from storage.migrate import alembic_config, upgrade
+
+    example_database(database)
+    record(database, "both.net", [Snap("20100101000000", "A: we do not sell.\n\nB: do not sell.\n"),
+                                  Snap("20140101000000", "B: do not sell.\n")])
+    kept = _mention_rows(database)
+    before = found(database, "do not sell")
+    with database.engine.connect() as connection:
+        command.downgrade(alembic_config(connection=connection), "0008_web_indexes")
+        connection.commit()
+    upgrade(database.engine)  # 0010 computes every site's rows from the blocks indexed so far
+    with database.session() as session:
+        assert session.execute(text(f"SELECT count(*) FROM {search.SITE_QUEUE_TABLE}")).scalar_one() == 0
+    assert _mention_rows(database) == kept
+    assert found(database, "do not sell") == before

@@ -165,9 +165,8 @@ def search_page(request: Request, term: str, sites: list[str] | None, case_sensi
     term = clean(term) or ""
     catch_up_search(request)
     with reading(request) as session:
+        # One more than the page: whether there is a next page.
         hits = storage.search_versions(session, term, [clean(s) or "" for s in sites or []] or None,
-                                       case_sensitive=case_sensitive)
-    if after is not None:
-        hits = [h for h in hits if (h.first.first_seen, h.site) > after]
+                                       case_sensitive=case_sensitive, after=after, limit=limit + 1)
     page = hits[:limit]
     return page, ((page[-1].first.first_seen, page[-1].site) if len(hits) > limit else None)
