@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0010_search_mentions"
-down_revision: str | None = "0008_web_indexes"
+down_revision: str | None = "0009_discovery"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
