@@ -456,6 +456,9 @@ class ChangeEntry:
     words_before: int
     words_after: int
     technical: bool
+    # True only for a change the current normalizer no longer sees (``storage.renormalize``): the CLI's
+    # ``changes`` lists those beside the stored changes; a stored change is never merged.
+    merged: bool = False
 
 
 def list_changes(

@@ -419,7 +419,7 @@ def cmd_changes(args: argparse.Namespace) -> int:
                                        include_technical=not args.no_technical, limit=args.limit)
         merged = [] if args.no_technical else merged_boundaries(session, sites=args.sites or (), since=since,
                                                                 until=until)
-    rows = [{**record(c), "merged": False} for c in changes] + [merged_record(b) for b in merged]
+    rows = [record(c) for c in changes] + [merged_record(b) for b in merged]
     rows.sort(key=lambda r: r["after_timestamp"], reverse=True)  # stable: changes keep their id order
     emit(args, rows[:args.limit] if args.limit else rows, CHANGES_COLUMNS, empty="no changes in that period")
     return EXIT_OK
