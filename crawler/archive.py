@@ -57,30 +57,36 @@ class Archive:
     def host(self) -> str:
         return urlsplit(self.base).netloc
 
-    def cdx_url(self, url: str, resume_key: str | None = None) -> str:
-        """CDX query for every capture of exactly ``url``.
+    def cdx_url(self, url: str, resume_key: str | None = None, since: str | None = None,
+                until: str | None = None) -> str:
+        """CDX query for every capture of exactly ``url`` (from ``since`` to ``until``, inclusive, if given).
 
         On the Internet Archive, paging uses ``showResumeKey``/``resumeKey``: the ``page`` parameter works on
         the compressed index blocks and misses the most recent captures, and ``limit`` alone silently
         truncates. ``resolveRevisits`` turns ``warc/revisit`` rows into the mimetype/status they revisit.
         """
+        window = {name: value for name, value in (("from", since), ("to", until)) if value}
         if self.kind == "pywb":
-            return f"{self.base}/cdx?" + urlencode({"url": url, "output": "json"})
-        params = {"url": url, "limit": IA_CDX_PAGE_SIZE, "showResumeKey": "true", "resolveRevisits": "true"}
+            return f"{self.base}/cdx?" + urlencode({"url": url, "output": "json", **window})
+        params = {"url": url, "limit": IA_CDX_PAGE_SIZE, "showResumeKey": "true", "resolveRevisits": "true",
+                  **window}
         if resume_key:
             params["resumeKey"] = resume_key
         return f"{self.base}/cdx/search/cdx?" + urlencode(params)
 
-    def homepage_cdx_url(self, url: str, resume_key: str | None = None) -> str:
-        """CDX query for a homepage's captures, one row per distinct payload (discovery's one listing).
+    def homepage_cdx_url(self, url: str, resume_key: str | None = None, since: str | None = None) -> str:
+        """CDX query for a homepage's captures, one row per distinct payload (discovery's one listing);
+        ``since``: only the captures from that timestamp on (inclusive), for a crawl's incremental check.
 
         The Internet Archive collapses adjacent rows with the same digest itself (``collapse=digest``);
         pywb has no collapse, and the discovery spider drops adjacent repeats the same way.
         """
         if self.kind == "pywb":
-            return self.cdx_url(url)
+            return self.cdx_url(url, since=since)
         params = {"url": url, "limit": IA_CDX_PAGE_SIZE, "showResumeKey": "true", "collapse": "digest",
                   "filter": "statuscode:[23].."}
+        if since:
+            params["from"] = since
         if resume_key:
             params["resumeKey"] = resume_key
         return f"{self.base}/cdx/search/cdx?" + urlencode(params)

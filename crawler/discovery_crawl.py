@@ -22,10 +22,12 @@ from twisted.python.failure import Failure
 import storage
 from crawler import runstats
 from crawler.items import DiscoveredSite
-from crawler.runner import CrawlResult, RunPlan, _CrawlerProcess, _cut_short, crawl_settings, finish_run
+from crawler.runner import CrawlProcess, CrawlResult, RunPlan, crawl_settings, cut_short, finish_run
 from crawler.spiders.discovery import DiscoverySpider
 from storage import leases
-from storage.discovery import PeriodFound, discovery_sites, record_policy_periods
+from storage.discovery import (
+    DiscoveryTarget, PeriodFound, discovery_sites, mark_homepage_seen, record_policy_periods,
+)
 from storage.leases import Holder, LeaseKeeper
 
 logger = logging.getLogger(__name__)
@@ -65,7 +67,11 @@ class DiscoveryPipeline:
                  for p in item.periods if p.url is not None and p.rejected is None]
         try:
             with self.db.session(immediate=True) as session:
-                record_policy_periods(session, item.site, found, self.run_id)
+                if item.unchanged:
+                    mark_homepage_seen(session, item.site, item.seen_until)
+                else:
+                    record_policy_periods(session, item.site, found, self.run_id, since=item.since,
+                                          seen_until=item.seen_until)
         except Exception as exc:
             runstats.note_error(self.stats, f"{item.site}: could not store its policy periods: {runstats.describe(exc)}")
 
@@ -80,7 +86,6 @@ def run_discovery(db_url: str, *, archive: str | None = None, sites: Sequence[st
                   overrides: Mapping[str, Any] | None = None) -> DiscoveryResult:
     """Discover the policy periods of the named sites (all sites tracked by discovery if none), blocking."""
     settings = crawl_settings(db_url, archive, overrides)
-    settings.set("ITEM_PIPELINES", {"crawler.discovery_crawl.DiscoveryPipeline": 300}, priority="cmdline")
     db = storage.open_database(db_url)
     try:
         holder = Holder.new("run")
@@ -101,12 +106,12 @@ def run_discovery(db_url: str, *, archive: str | None = None, sites: Sequence[st
         interrupted = False
         try:
             with LeaseKeeper(db, holder, ttl):
-                process = _CrawlerProcess(settings)
+                process = CrawlProcess(settings)
                 crawler = process.create_crawler(DiscoverySpider)
                 crawler.signals.connect(lambda item, **_: found.append(item), signal=signals.item_scraped, weak=False)
-                process.crawl(crawler, sites=[h for h in hosts if h not in skipped])
+                process.crawl(crawler, sites=[DiscoveryTarget(h, None) for h in hosts if h not in skipped])
                 process.start()
-                interrupted = _cut_short(crawler)
+                interrupted = cut_short(crawler)
         except Exception as exc:  # the crawl machinery itself failed: record it
             failure = f"discovery aborted: {exc}"
             logger.exception("discovery aborted")

@@ -22,6 +22,9 @@ class PagePlan:
     done_timestamps: set[str] = field(default_factory=set)
     done_digests: set[str] = field(default_factory=set)
     known_contents: dict[str, str] = field(default_factory=dict)   # timestamp -> content hash ("" = no text)
+    # A discovered page: the periods in which it was its site's policy page (valid_from, valid_until or
+    # None), in time order; only captures in them are listed and fetched. Empty: the page's whole history.
+    windows: list[tuple[str, str | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -137,3 +140,6 @@ class DiscoveredSite:
     homepage_fetches: int = 0
     homepage_captures: int = 0
     policy_fetches: int = 0
+    since: str | None = None        # only the homepage captures from then on were read (a crawl's increment)
+    seen_until: str | None = None   # the newest homepage capture read
+    unchanged: bool = False         # no new homepage payload since ``since``: the stored periods stand

@@ -11,6 +11,10 @@ Sites are leased (:mod:`storage.leases`) for the length of the run: a site anoth
 crawling right now is left out of this run (and said so in the run's notes) instead of being crawled
 twice at once. The run's own ``run:ID`` lease is what lets the next process recognize it as abandoned
 if this one is killed.
+
+A run over sites tracked by discovery discovers first (:class:`~crawler.spiders.discovery.DiscoverySpider`,
+incremental: only the homepage captures since the last discovery), then crawls the pages it knows -- the
+ones just found included -- in the same run: both crawlers' errors are the run's.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from crawler.archive import Archive
 from crawler.items import PagePlan
 from crawler.spiders.captures import FAILED_REASON, CapturesSpider
 from storage import leases
+from storage.discovery import DiscoveryTarget, discovery_targets, policy_windows
 from storage.leases import Holder, LeaseKeeper
 from storage.live import live_page_ids
 from storage.scheduling import link_scheduled_run
@@ -71,6 +76,7 @@ class RunPlan:
     live_page_ids: set[int]
     skipped_sites: dict[str, str]
     ttl: float
+    discovery: list[DiscoveryTarget] = field(default_factory=list)  # sites to discover before the crawl
 
     @property
     def live_plans(self) -> list[PagePlan]:
@@ -81,8 +87,9 @@ class RunPlan:
         for page in self.pages:
             with db.session() as session:
                 state = storage.fetch_state(session, page.page_id)
+                windows = policy_windows(session, page.page_id)
             yield PagePlan(page.page_id, page.site, page.url, set(state.done_timestamps),
-                           set(state.done_digests), dict(state.contents))
+                           set(state.done_digests), dict(state.contents), windows)
 
 
 def crawl_settings(db_url: str, archive: str | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:
@@ -145,7 +152,9 @@ def prepare_run(db: storage.Database, settings: Settings, sites: Sequence[str] |
                 page_ids: Collection[int] | None = None) -> RunPlan:
     """Open the CrawlRun row, lease its sites and list the pages to crawl (their plans are read later).
 
-    ``page_ids``: only these pages of the sites (a distributed worker crawls one page per run).
+    ``page_ids``: only these pages of the sites (a distributed worker crawls one page per run). Without
+    them, the sites tracked by discovery are leased too and planned for discovery first
+    (:func:`discover_first`).
 
     One immediate transaction: abandoned runs are reaped, the run is created with its ``run:`` lease
     (and its schedule link), and the site leases are taken, all or nothing.
@@ -157,12 +166,13 @@ def prepare_run(db: storage.Database, settings: Settings, sites: Sequence[str] |
         pages = storage.pages_for(session, sites or None)
         if page_ids is not None:
             pages = [page for page in pages if page.page_id in page_ids]
+        targets = discovery_targets(session, sites or None) if page_ids is None else []
         run_id = storage.start_run(
             session, trigger=trigger, archive=settings.get("POLICYTRACK_ARCHIVE"), sites=list(sites) if sites else None
         )
         if schedule is not None:
             link_scheduled_run(session, run_id, *schedule)
-        hosts = sorted({page.site for page in pages})
+        hosts = sorted({page.site for page in pages} | {target.site for target in targets})
         _, busy = leases.acquire(session, holder, [f"run:{run_id}", *(f"site:{h}" for h in hosts)],
                                  ttl=ttl, run_id=run_id)
         skipped = {name.removeprefix("site:"): info.describe() for name, info in busy.items() if name.startswith("site:")}
@@ -171,17 +181,30 @@ def prepare_run(db: storage.Database, settings: Settings, sites: Sequence[str] |
     for host, holder_info in skipped.items():
         logger.warning("%s is being crawled by another run (%s): left out of run %d", host, holder_info, run_id)
     settings.set("POLICYTRACK_RUN_ID", run_id, priority="cmdline")
-    return RunPlan(run_id, pages, holder, live, skipped, ttl)
+    return RunPlan(run_id, pages, holder, live, skipped, ttl, [t for t in targets if t.site not in skipped])
+
+
+def replan_pages(db: storage.Database, plan: RunPlan, sites: Sequence[str] | None) -> None:
+    """List the run's pages again after its discovery (which may have added pages to its leased sites)."""
+    leased = {page.site for page in plan.pages} | {target.site for target in plan.discovery}
+    with db.session() as session:
+        pages = [page for page in storage.pages_for(session, sites or None) if page.site in leased]
+        plan.pages = pages
+        plan.live_page_ids = live_page_ids(session, [page.page_id for page in pages])
 
 
 def finish_run(db: storage.Database, plan: RunPlan, crawler: Crawler | None, failure: str | None = None,
-               interrupted: bool = False, live: Any = None) -> CrawlResult:
+               interrupted: bool = False, live: Any = None, discovery: Crawler | None = None) -> CrawlResult:
     """Close the run with its counts and errors, and release its leases in the same transaction.
 
     ``live``: the outcome of the live checks (``crawler.live.LiveOutcome``), merged into the counts.
+    ``discovery``: the run's discovery crawler, if it discovered first: its errors and notes come first.
     """
     counts = runstats.counts(crawler.stats) if crawler is not None and _has_stats(crawler) else {}
     errors = runstats.errors(crawler.stats) if crawler is not None and _has_stats(crawler) else []
+    if discovery is not None and _has_stats(discovery):
+        errors = runstats.errors(discovery.stats) + errors
+        counts["errors_count"] = counts.get("errors_count", 0) + runstats.counts(discovery.stats)["errors_count"]
     if live is not None:
         for name, value in live.counts.items():
             counts[name] = counts.get(name, 0) + value
@@ -193,8 +216,9 @@ def finish_run(db: storage.Database, plan: RunPlan, crawler: Crawler | None, fai
     status = run_status(counts, failure, interrupted)
     # Sites left out and blocked pages are notes, not errors: a rerun would not change them.
     notes = [f"{SKIPPED_PREFIX}{host}: being crawled by {who}" for host, who in plan.skipped_sites.items()]
-    if crawler is not None and _has_stats(crawler):
-        notes.extend(runstats.notes(crawler.stats))
+    for ran in (discovery, crawler):
+        if ran is not None and _has_stats(ran):
+            notes.extend(runstats.notes(ran.stats))
     with db.session(immediate=True) as session:  # read-then-write: take SQLite's write lock up front
         storage.finish_run(session, plan.run_id, status=status, counts=counts, errors=errors + notes)
         leases.release(session, plan.holder)
@@ -222,7 +246,7 @@ def _close_reason(crawler: Crawler) -> str | None:
     return crawler.stats.get_value("finish_reason") if _has_stats(crawler) else None
 
 
-def _cut_short(crawler: Crawler) -> bool:
+def cut_short(crawler: Crawler) -> bool:
     """Did the crawl end before its spider finished? Stopped ("shutdown"), closed by a CLOSESPIDER_*
     limit, or never closed at all (a forced shutdown stops the reactor under it). A crawl the spider
     closed because it could not work at all (FAILED_REASON) ended: it failed, and says why."""
@@ -250,7 +274,7 @@ async def stop_crawl(crawler: Crawler, finished: Callable[[], bool]) -> None:
         await maybe_deferred_to_future(deferLater(reactor, STOP_POLL_SECONDS, lambda: None))
 
 
-class _CrawlerProcess(CrawlerProcess):
+class CrawlProcess(CrawlerProcess):
     """Scrapy's CrawlerProcess, with a graceful stop (first SIGINT/SIGTERM) that uses :func:`stop_crawl`.
 
     With Scrapy's own, a signal during start-up stopped the reactor under a crawl that had not stopped,
@@ -288,28 +312,55 @@ def run_crawl(db_url: str, *, archive: str | None = None, sites: Sequence[str] |
     try:
         plan = prepare_run(db, settings, sites, trigger)
         crawler: Crawler | None = None
+        discovery: Crawler | None = None
         failure: str | None = None
         live = None
         interrupted = False
         try:
             with LeaseKeeper(db, plan.holder, plan.ttl):
-                process = _CrawlerProcess(settings)
-                crawler = process.create_crawler(CapturesSpider)
-                if watch is not None:
-                    watch(crawler, len(plan.pages))
-                process.crawl(crawler, pages=plan.page_plans(db))
+                process = CrawlProcess(settings)
+                crashed: list[BaseException] = []
+
+                def crawl_pages(_: Any = None) -> None:
+                    nonlocal crawler
+                    try:
+                        if discovery is not None:
+                            if cut_short(discovery):
+                                return
+                            replan_pages(db, plan, sites)
+                        crawler = process.create_crawler(CapturesSpider)
+                        if watch is not None:
+                            watch(crawler, len(plan.pages))
+                        process.crawl(crawler, pages=plan.page_plans(db))
+                    except Exception as exc:  # noqa: BLE001 -- raised again once the reactor stopped
+                        crashed.append(exc)
+
+                if plan.discovery:  # discover first, then crawl the pages found (one run, one reactor)
+                    discovery = process.create_crawler(discovery_spider())
+                    process.crawl(discovery, sites=plan.discovery).addBoth(crawl_pages)
+                else:
+                    crawl_pages()
                 process.start()
+                if crashed:
+                    raise crashed[0]
                 if process.bootstrap_failed:
                     raise RuntimeError("the crawler failed to start (see the log above)")
-                interrupted = _cut_short(crawler)
+                interrupted = cut_short(crawler if crawler is not None else discovery)
                 if plan.live_page_ids and not interrupted:
                     live = _check_live(db, settings, plan)
         except Exception as exc:  # a crash of the crawl machinery itself: record it, keep stored data
             failure = f"crawl aborted: {exc}"
             logger.exception("crawl aborted")
-        return finish_run(db, plan, crawler, failure, interrupted, live)
+        return finish_run(db, plan, crawler, failure, interrupted, live, discovery)
     finally:
         db.dispose()
+
+
+def discovery_spider() -> type:
+    """The discovery spider class (imported only by runs that discover: it loads the link scorer)."""
+    from crawler.spiders.discovery import DiscoverySpider
+
+    return DiscoverySpider
 
 
 class LoopCrawl:
@@ -330,6 +381,8 @@ class LoopCrawl:
         self.trigger = trigger
         self.schedule = schedule
         self.crawler: Crawler | None = None
+        self.discovery: Crawler | None = None   # the run's discovery crawler, if it discovers first
+        self._running: Crawler | None = None
         self.run_id: int | None = None
         self.plan: RunPlan | None = None
         self.stopping = False
@@ -345,8 +398,16 @@ class LoopCrawl:
         cancelled = False
         keeper = LeaseKeeper(self.db, plan.holder, plan.ttl).start()
         try:
-            if not self.stopping:
-                self.crawler = Crawler(CapturesSpider, settings)
+            if not self.stopping and plan.discovery:  # discover first, then crawl the pages found
+                self.discovery = self._running = Crawler(discovery_spider(), settings)
+                self._crawl_task = self.runner.crawl(self.discovery, sites=plan.discovery)
+                await self._crawl_task
+                if self.discovery.spider is None:
+                    raise RuntimeError("the discovery crawler failed to start (see the log)")
+                if not self._interrupted():
+                    replan_pages(self.db, plan, self.sites)
+            if not self._interrupted():
+                self.crawler = self._running = Crawler(CapturesSpider, settings)
                 self._crawl_task = self.runner.crawl(self.crawler, pages=plan.page_plans(self.db))  # an asyncio Task
                 await self._crawl_task
                 if self.crawler.spider is None:
@@ -366,7 +427,7 @@ class LoopCrawl:
             self.closed = True
             # A crawl that failed to start was not interrupted: it failed (and says why).
             interrupted = cancelled or self.stopping or (failure is None and self._interrupted())
-            result = finish_run(self.db, plan, self.crawler, failure, interrupted, live)
+            result = finish_run(self.db, plan, self.crawler, failure, interrupted, live, self.discovery)
         return result
 
     def abandon(self, why: str) -> None:
@@ -378,14 +439,14 @@ class LoopCrawl:
         if self.plan is None or self.closed:
             return
         self.closed = True
-        finish_run(self.db, self.plan, self.crawler, failure=why, interrupted=True)
+        finish_run(self.db, self.plan, self.crawler, failure=why, interrupted=True, discovery=self.discovery)
 
     def _interrupted(self) -> bool:
-        return self.stopping or (self.crawler is not None and _cut_short(self.crawler))
+        return self.stopping or (self._running is not None and cut_short(self._running))
 
     async def stop(self) -> None:
         """Stop taking new captures; returns once the crawler is stopping (run() then finishes)."""
         self.stopping = True
         task = self._crawl_task
-        if task is not None and self.crawler is not None:  # else no crawl started: run() checks `stopping`
-            await stop_crawl(self.crawler, task.done)
+        if task is not None and self._running is not None:  # else no crawl started: run() checks `stopping`
+            await stop_crawl(self._running, task.done)

@@ -25,6 +25,9 @@ POLICYTRACK_MAX_RATE_LIMIT_RETRIES = 6         # 429s tolerated for one request 
 POLICYTRACK_EXHAUSTIVE = False                # True: fetch every distinct digest instead of bisecting
 POLICYTRACK_MAX_REDIRECTS = 5                  # archived redirects followed per capture
 POLICYTRACK_REDIRECT_WINDOW = 24 * 3600        # seconds: a redirect target captured further away is not followed
+# Days before a discovered page's first policy period its captures are listed from: of those earlier
+# captures only the last is fetched, the version in force when the page became the site's policy page.
+POLICYTRACK_PERIOD_MARGIN_DAYS = 365
 POLICYTRACK_NORMALIZER_WORKERS = None          # Readability worker processes; None = one per core
 POLICYTRACK_NORMALIZER_KEEP = False           # True: one Readability pool for every crawl of the process (workers)
 POLICYTRACK_NORMALIZER_TIMEOUT = 60            # seconds per document before its worker is restarted

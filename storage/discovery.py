@@ -74,21 +74,88 @@ def discovery_sites(session: Session, hostnames: Sequence[str] | None = None) ->
     return found
 
 
+@dataclass(frozen=True)
+class DiscoveryTarget:
+    """A site the crawl discovers first: ``seen_until`` is where its homepage history was last read
+    (None: never discovered -- the whole history is read)."""
+
+    site: str
+    seen_until: str | None
+
+
+def discovery_targets(session: Session, hostnames: Sequence[str] | None = None) -> list[DiscoveryTarget]:
+    """The sites tracked by discovery among ``hostnames`` (all if None), removed ones left out, sorted.
+
+    Unlike :func:`discovery_sites`, naming a site tracked by URL is no error: a crawl names any site."""
+    statement = (select(Site.hostname, DiscoverySite.homepage_seen_until)
+                 .join(DiscoverySite, DiscoverySite.site_id == Site.id)
+                 .where(Site.removed_at.is_(None)).order_by(Site.hostname))
+    if hostnames:
+        statement = statement.where(Site.hostname.in_([lookup_hostname(h) for h in hostnames]))
+    return [DiscoveryTarget(host, seen) for host, seen in session.execute(statement)]
+
+
 def record_policy_periods(session: Session, hostname: str, periods: Sequence[PeriodFound],
-                          run_id: int | None = None) -> list[PolicyPeriodInfo]:
-    """Replace the site's periods with ``periods`` (in any order; they must not overlap), adding a page
-    for each policy URL not tracked yet. Returns the stored periods in time order."""
+                          run_id: int | None = None, *, since: str | None = None,
+                          seen_until: str | None = None) -> list[PolicyPeriodInfo]:
+    """Store what a discovery found, adding a page for each policy URL not tracked yet; returns the
+    stored periods in time order. ``periods``: in any order, not overlapping.
+
+    ``since`` None (the whole homepage history was read): ``periods`` replace the site's periods.
+    ``since`` a timestamp (only the homepage captures from then on were read): the stored periods are cut
+    there and ``periods`` (none starting before it) follow; a stored period that goes on with the same
+    page is extended, not split. ``seen_until``: the newest homepage capture read (see
+    :func:`discovery_targets`)."""
     site_id = _site_id(session, hostname)
     host = lookup_hostname(hostname)
+    periods = sorted(periods, key=lambda p: p.valid_from)
     refs = add_sites(session, [(host, p.url) for p in periods]) if periods else []
-    session.execute(delete(PolicyPeriod).where(PolicyPeriod.site_id == site_id)
-                    .execution_options(synchronize_session=False))
+    kept: list[PolicyPeriod] = []
+    if since is not None:
+        cut = since
+        stored = list(session.scalars(select(PolicyPeriod).where(PolicyPeriod.site_id == site_id)
+                                      .order_by(PolicyPeriod.valid_from)))
+        for period in stored:
+            if period.valid_from >= cut:
+                session.delete(period)
+            else:
+                if period.valid_until is None or period.valid_until > cut:
+                    period.valid_until = cut
+                kept.append(period)
+        session.flush()
+    elif since is None:
+        session.execute(delete(PolicyPeriod).where(PolicyPeriod.site_id == site_id)
+                        .execution_options(synchronize_session=False))
     for period, ref in zip(periods, refs):
-        session.add(PolicyPeriod(site_id=site_id, page_id=ref.page_id, valid_from=period.valid_from,
-                                 valid_until=period.valid_until, found_on=period.found_on,
-                                 cross_site=period.cross_site, run_id=run_id))
+        last = kept[-1] if kept else None
+        # The same page goes on (across the cut: homepages without a link are transparent): one period.
+        if last is not None and last.page_id == ref.page_id and last.valid_until in (period.valid_from, since):
+            last.valid_until = period.valid_until
+            continue
+        row = PolicyPeriod(site_id=site_id, page_id=ref.page_id, valid_from=period.valid_from,
+                           valid_until=period.valid_until, found_on=period.found_on,
+                           cross_site=period.cross_site, run_id=run_id)
+        session.add(row)
+        kept.append(row)
+    if seen_until is not None:
+        mark_homepage_seen(session, host, seen_until)
     session.flush()
     return policy_periods(session, host)
+
+
+def mark_homepage_seen(session: Session, hostname: str, seen_until: str) -> None:
+    """The site's homepage history has been read up to ``seen_until`` (never moves back)."""
+    tracked = session.get(DiscoverySite, _site_id(session, hostname))
+    if tracked is not None:
+        tracked.homepage_seen_until = max(seen_until, tracked.homepage_seen_until or seen_until)
+
+
+def policy_windows(session: Session, page_id: int) -> list[tuple[str, str | None]]:
+    """The periods in which the page was its site's policy page, as (valid_from, valid_until) in time
+    order; empty for a page tracked by URL (its whole history counts)."""
+    rows = session.execute(select(PolicyPeriod.valid_from, PolicyPeriod.valid_until)
+                           .where(PolicyPeriod.page_id == page_id).order_by(PolicyPeriod.valid_from))
+    return [(start, until) for start, until in rows]
 
 
 def policy_periods(session: Session, hostname: str) -> list[PolicyPeriodInfo]:

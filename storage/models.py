@@ -471,6 +471,9 @@ class DiscoverySite(Base):
 
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The newest homepage capture the last complete discovery read (NULL: never discovered). A crawl lists
+    # only the homepage captures from here on, and re-discovers only if there is a new one.
+    homepage_seen_until: Mapped[Optional[str]] = mapped_column(Timestamp14)
 
 
 class PolicyPeriod(Base):

@@ -27,10 +27,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
+from datetime import datetime, timedelta
 from typing import Any, AsyncIterator, Iterable, Iterator
-from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy.exceptions import CloseSpider
@@ -55,6 +53,7 @@ from crawler.items import (
 )
 from crawler.middlewares import NORMALIZE, NORMALIZED, NoDocument, NormalizerFailed, header_list
 from crawler.normalizer import CaptureMeta
+from crawler.replay import Redirect, memento_timestamp, redirect_of, seconds_apart
 
 # Close reason of a crawl that could not work at all (the runner records it as failed, not interrupted).
 FAILED_REASON = "failed"
@@ -93,6 +92,7 @@ class CapturesSpider(scrapy.Spider):
         spider.redirect_window = crawler.settings.getint("POLICYTRACK_REDIRECT_WINDOW")
         spider.exhaustive = crawler.settings.getbool("POLICYTRACK_EXHAUSTIVE")
         spider.pages_in_flight = max(1, crawler.settings.getint("POLICYTRACK_PAGES_IN_FLIGHT"))
+        spider.period_margin = timedelta(days=crawler.settings.getfloat("POLICYTRACK_PERIOD_MARGIN_DAYS"))
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
@@ -156,8 +156,9 @@ class CapturesSpider(scrapy.Spider):
 
     # --- CDX -------------------------------------------------------------------------------------
     def _cdx_request(self, plan: PagePlan, resume_key: str | None = None) -> scrapy.Request:
+        since, until = listing_span(plan.windows, self.period_margin)
         return scrapy.Request(
-            self.archive.cdx_url(plan.url, resume_key),
+            self.archive.cdx_url(plan.url, resume_key, since, until),
             callback=self.parse_cdx,
             errback=self.cdx_failed,
             cb_kwargs={"plan": plan},
@@ -187,15 +188,20 @@ class CapturesSpider(scrapy.Spider):
         records = [r for r in unique_records(listing.records) if r.timestamp not in page.seen]
         page.seen.update(r.timestamp for r in records)
         page.listed.extend(records)
-        runstats.inc(self.crawler.stats, "captures_seen", len(records))
-        if records:
+        if records and not plan.windows:
+            runstats.inc(self.crawler.stats, "captures_seen", len(records))
             yield self._emit(page, CaptureListing(page_id=plan.page_id, records=records))
         if listing.resume_key:
             yield self._cdx_request(plan, listing.resume_key)
             return
         # The whole listing is known: decide what to fetch.
-        yield self._listing_ended(page, ListingOutcome(plan.page_id, "listed"))
         records, page.listed, page.seen = unique_records(page.listed), [], set()
+        if plan.windows:
+            records = in_windows(records, plan.windows)
+            runstats.inc(self.crawler.stats, "captures_seen", len(records))
+            if records:
+                yield self._emit(page, CaptureListing(page_id=plan.page_id, records=records))
+        yield self._listing_ended(page, ListingOutcome(plan.page_id, "listed"))
         if self.exhaustive:
             for record in records:
                 if record.timestamp not in plan.done_timestamps:
@@ -312,24 +318,24 @@ class CapturesSpider(scrapy.Spider):
     def _parse_capture(self, response: Response, page: _PageCrawl, record: CdxRecord,
                        hops: list[str]) -> Iterator[Any]:
         plan = page.plan
-        memento = _memento_timestamp(response)
-        location = response.headers.get("Location")
+        memento = memento_timestamp(response)
+        redirect = redirect_of(response, hops[-1] if hops else record.original_url, self.archive)
+        if redirect is not None and not redirect.archived:
+            # The archive's own redirect (no Memento-Datetime) to the capture nearest the asked time.
+            yield from self._follow_archive_redirect(response, page, record, hops, redirect)
+            return
         if memento is None:
-            if 300 <= response.status < 400 and location:
-                # The archive's own redirect (no Memento-Datetime) to the capture nearest the asked time.
-                yield from self._follow_archive_redirect(response, page, record, hops, location.decode("latin-1"))
-                return
             # Not an archived response: the archive itself answered (error, rate limit exhausted, ...).
             yield from self._failed(page, record, f"archive-http-{response.status}")
             return
-        if 300 <= response.status < 400 and location:
-            yield from self._follow_redirect(response, page, record, hops, memento)
+        if redirect is not None:
+            yield from self._follow_redirect(page, record, hops, redirect)
             return
         if response.status >= 400:
             yield from self._resolved(page, CaptureOutcome(plan.page_id, record, "skipped",
                                                            f"archived-http-{response.status}"))
             return
-        if hops and _seconds_apart(memento, record.timestamp) > self.redirect_window:
+        if hops and seconds_apart(memento, record.timestamp) > self.redirect_window:
             # The archive replayed the nearest capture of the target, which may be years away.
             yield from self._resolved(page, CaptureOutcome(plan.page_id, record, "skipped",
                                                            "redirect-target-outside-window"))
@@ -364,31 +370,28 @@ class CapturesSpider(scrapy.Spider):
         yield from self._resolved(page, CaptureOutcome(page.plan.page_id, record, "failed", reason))
 
     def _follow_archive_redirect(self, response: Response, page: _PageCrawl, record: CdxRecord,
-                                 hops: list[str], location: str) -> Iterator[Any]:
+                                 hops: list[str], redirect: Redirect) -> Iterator[Any]:
         followed = response.meta.get("policytrack_archive_redirects", 0) + 1
         if followed > self.max_redirects:
             yield from self._failed(page, record, "archive-redirect-loop")
             return
-        memento = _archive_url_parts(urljoin(response.url, location), self.archive)
-        if memento is None:
-            yield from self._failed(page, record, f"archive-redirect-outside-archive: {location[:200]}")
+        if redirect.url is None:
+            yield from self._failed(page, record, f"archive-redirect-outside-archive: {redirect.location[:200]}")
             return
         # Rebuilt on the configured archive: a recorded or mirrored answer may name another host.
-        request = self._capture_request(page.plan, record, memento[1], memento[0], hops)
+        request = self._capture_request(page.plan, record, redirect.url, redirect.timestamp, hops)
         request.meta["policytrack_archive_redirects"] = followed
         yield request
 
-    def _follow_redirect(self, response: Response, page: _PageCrawl, record: CdxRecord,
-                         hops: list[str], memento: str) -> Iterator[Any]:
-        current = hops[-1] if hops else record.original_url
-        location = response.headers["Location"].decode("latin-1").strip()
-        target = _original_from_location(location, current, response.url, self.archive)
+    def _follow_redirect(self, page: _PageCrawl, record: CdxRecord, hops: list[str],
+                         redirect: Redirect) -> Iterator[Any]:
+        target = redirect.url
         if target in hops or target == record.original_url:
             yield from self._resolved(page, CaptureOutcome(page.plan.page_id, record, "skipped", "redirect-loop"))
         elif len(hops) >= self.max_redirects:
             yield from self._resolved(page, CaptureOutcome(page.plan.page_id, record, "skipped", "too-many-redirects"))
         else:
-            yield self._capture_request(page.plan, record, target, memento, hops + [target])
+            yield self._capture_request(page.plan, record, target, redirect.timestamp, hops + [target])
 
     def capture_failed(self, failure: Failure) -> Iterator[Any]:
         kwargs = failure.request.cb_kwargs
@@ -414,44 +417,24 @@ _BLOCKED = re.compile(r"Blocked Site Error|RobotAccessControlException|Administr
                       r"blocked|excluded", re.IGNORECASE)
 
 
-def _memento_timestamp(response: Response) -> str | None:
-    """The 14-digit time of the capture actually replayed, from ``Memento-Datetime`` (None if absent)."""
-    value = response.headers.get("Memento-Datetime")
-    if not value:
-        return None
-    try:
-        when = parsedate_to_datetime(value.decode("latin-1"))
-    except (TypeError, ValueError):
-        return None
-    return when.astimezone(timezone.utc).strftime("%Y%m%d%H%M%S")
+def listing_span(windows: list[tuple[str, str | None]], margin: timedelta) -> tuple[str | None, str | None]:
+    """The CDX ``from``/``to`` of a page with policy periods (:attr:`PagePlan.windows`): from ``margin``
+    before its first period (to find the version in force when it began) to the end of its last (None:
+    still the policy page; no period at all: the page's whole history)."""
+    if not windows:
+        return None, None
+    start = datetime.strptime(windows[0][0], "%Y%m%d%H%M%S") - margin
+    ends = [until for _, until in windows]
+    return start.strftime("%Y%m%d%H%M%S"), None if None in ends else max(ends)
 
 
-def _seconds_apart(a: str, b: str) -> float:
-    parse = lambda ts: datetime.strptime(ts, "%Y%m%d%H%M%S")  # noqa: E731
-    return abs((parse(a) - parse(b)).total_seconds())
-
-
-def _archive_url_parts(url: str, archive: Archive) -> tuple[str, str] | None:
-    """``(timestamp, original URL)`` if ``url`` is an archive URL (``/web/{timestamp}{mode}/{original}``,
-    or ``/{collection}/...`` for pywb) on the archive's own host or web.archive.org; else None."""
-    parts = urlsplit(url)
-    if parts.netloc not in (archive.host, "web.archive.org"):
-        return None
-    prefix = urlsplit(archive.base).path if archive.kind == "pywb" else "/web"
-    target = parts.path + (f"?{parts.query}" if parts.query else "")
-    match = re.match(re.escape(prefix) + r"/(\d{1,14})(?:[a-z]{2}_)?/(.+)$", target)
-    if not match:
-        return None
-    # Some archives collapse "https://" to "https:/" inside paths.
-    return match.group(1), re.sub(r"^(https?:)/(?!/)", r"\1//", match.group(2))
-
-
-def _original_from_location(location: str, current: str, request_url: str, archive: Archive) -> str:
-    """The original URL a replayed redirect points to.
-
-    The Internet Archive rewrites an archived ``Location`` into an archive URL -- absolute, path-only
-    (``/web/2020...id_/https://...``) or scheme-less (``//web.archive.org/web/...``) -- while pywb in
-    ``id_`` mode returns it as captured (``/privacy``), relative to the original URL.
-    """
-    parts = _archive_url_parts(urljoin(request_url, location), archive)
-    return parts[1] if parts else urljoin(current, location)
+def in_windows(records: list[CdxRecord], windows: list[tuple[str, str | None]]) -> list[CdxRecord]:
+    """The captures of a page within its policy periods, plus, for each period, the last capture before it
+    (the version in force when the period began, captured earlier). ``records``: in time order."""
+    kept: dict[str, CdxRecord] = {}
+    for start, until in windows:
+        before = [r for r in records if r.timestamp < start and not r.is_error]
+        if before:
+            kept[before[-1].timestamp] = before[-1]
+        kept.update((r.timestamp, r) for r in records if start <= r.timestamp and (until is None or r.timestamp < until))
+    return [kept[ts] for ts in sorted(kept)]

@@ -6,8 +6,16 @@ link discovered at its two ends differs -- so a 20-year history with k moves cos
 (k + 1) * ceil(log2(captures)) homepage fetches, not one per half-year. Each homepage is judged with
 :func:`crawler.discovery.discover`; each period's winner is fetched once (the capture nearest the homepage
 capture it was found on) and kept only if :func:`crawler.discovery.policycheck.check_page` accepts it.
-Redirects are followed as the captures spider follows them: the archive's own (to the nearest capture)
-and the site's (``example.com`` → ``www.example.com/``), bounded by ``POLICYTRACK_MAX_REDIRECTS``.
+Redirects are followed as the captures spider follows them (:func:`crawler.replay.redirect_of`): the
+archive's own (to the nearest capture) and the site's (``example.com`` → ``www.example.com/``), bounded by
+``POLICYTRACK_MAX_REDIRECTS``.
+
+Incremental (a crawl's discovery, :class:`~storage.discovery.DiscoveryTarget` with ``seen_until``): the
+listing starts at the newest homepage capture the last discovery read (CDX ``from``, one request). No new
+payload since then: nothing is fetched and the stored periods stand. Otherwise only that tail is bisected
+(its first capture -- the last one read before -- included, so a link unchanged costs two homepage
+fetches), and the pipeline appends the tail's periods to the stored ones
+(:func:`storage.discovery.record_policy_periods` with ``since``).
 
 Thin by design: it decides what to request and yields one :class:`~crawler.items.DiscoveredSite` per
 site; :class:`crawler.discovery_crawl.DiscoveryPipeline` stores it as policy periods.
@@ -15,10 +23,8 @@ site; :class:`crawler.discovery_crawl.DiscoveryPipeline` stores it as policy per
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Iterable, Iterator
-from urllib.parse import urljoin
 
 import scrapy
 from scrapy.http import Response
@@ -31,9 +37,8 @@ from crawler.cdx import CdxRecord, parse_cdx, unique_records
 from crawler.discovery import Discovery, discover, format_explanation, link_key
 from crawler.discovery.policycheck import check_page
 from crawler.items import DiscoveredPeriod, DiscoveredSite
-from crawler.spiders.captures import (
-    _archive_url_parts, _memento_timestamp, _original_from_location, _seconds_apart,
-)
+from crawler.replay import memento_timestamp, redirect_of, replayed_original, seconds_apart
+from storage.discovery import DiscoveryTarget
 
 NO_LINK = "no privacy link"   # what bisection compares for a homepage without one (NO_TEXT: no homepage)
 
@@ -43,6 +48,8 @@ class _Site:
     """One site being discovered."""
 
     site: str
+    since: str | None = None       # list only the homepage captures from here on (None: the whole history)
+    seen_until: str | None = None  # the newest homepage capture listed
     records: dict[str, CdxRecord] = field(default_factory=dict)
     planner: Bisection | None = None
     found: dict[str, Discovery] = field(default_factory=dict)   # homepage timestamp -> its discovery
@@ -56,10 +63,14 @@ class _Site:
 
 class DiscoverySpider(scrapy.Spider):
     name = "discovery"
+    # Its items are policy periods, stored by their own pipeline -- also inside a crawl run (crawler.runner).
+    custom_settings = {"ITEM_PIPELINES": {"crawler.discovery_crawl.DiscoveryPipeline": 300}}
 
-    def __init__(self, sites: Iterable[str] | None = None, **kwargs: Any):
+    def __init__(self, sites: Iterable[str | DiscoveryTarget] | None = None, **kwargs: Any):
+        """``sites``: hostnames (their whole homepage history is read) or :class:`DiscoveryTarget`\ s
+        (from where their history was last read: a crawl's incremental discovery)."""
         super().__init__(**kwargs)
-        self.sites = list(sites or [])
+        self.sites = [s if isinstance(s, DiscoveryTarget) else DiscoveryTarget(s, None) for s in sites or []]
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> "DiscoverySpider":
@@ -70,8 +81,8 @@ class DiscoverySpider(scrapy.Spider):
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        for host in self.sites:
-            yield self._cdx_request(_Site(host))
+        for target in self.sites:
+            yield self._cdx_request(_Site(target.site, target.seen_until))
 
     # --- bookkeeping -------------------------------------------------------------------------------
     def _error(self, site: _Site, message: str) -> None:
@@ -98,17 +109,17 @@ class DiscoverySpider(scrapy.Spider):
             site.pending -= 1
             yield from self._next(site)
         else:
-            yield DiscoveredSite(site.site, [], False, site.cdx_requests)
+            yield self._result(site)
 
     # --- the homepage's listing --------------------------------------------------------------------
     def _cdx_request(self, site: _Site, resume_key: str | None = None) -> scrapy.Request:
-        return self._request(site, self.archive.homepage_cdx_url(f"{site.site}/", resume_key), self.parse_cdx,
-                             "cdx_requests")
+        return self._request(site, self.archive.homepage_cdx_url(f"{site.site}/", resume_key, site.since),
+                             self.parse_cdx, "cdx_requests")
 
     def parse_cdx(self, response: Response, site: _Site) -> Iterator[Any]:
         if response.status != 200:
             self._error(site, f"CDX query failed with HTTP {response.status} ({response.url})")
-            yield DiscoveredSite(site.site, [], False, site.cdx_requests)
+            yield self._result(site)
             return
         listing = parse_cdx(response.body)
         for error in listing.errors:
@@ -118,7 +129,12 @@ class DiscoverySpider(scrapy.Spider):
             yield self._cdx_request(site, listing.resume_key)
             return
         records = _distinct_payloads(unique_records(site.records.values()))
+        site.seen_until = max(site.records, default=site.since)
         site.records = {r.timestamp: r for r in records}
+        if site.since is not None and all(ts <= site.since for ts in site.records):
+            # No new payload since the last discovery: its periods stand (one CDX request spent).
+            yield self._result(site, unchanged=True)
+            return
         if not records:
             runstats.note(self.crawler.stats, f"{site.site}: the archive has no capture of its homepage")
             yield self._result(site)
@@ -164,20 +180,20 @@ class DiscoverySpider(scrapy.Spider):
             else:
                 yield self._homepage_request(site, timestamp, target[1], target[0], hops + 1)
                 return
-        elif response.status >= 400 or _memento_timestamp(response) is None:
+        elif response.status >= 400 or memento_timestamp(response) is None:
             site.pending -= 1
-            if _memento_timestamp(response) is None:
+            if memento_timestamp(response) is None:
                 self._error(site, f"homepage {timestamp}: the archive answered HTTP {response.status}")
                 site.planner.record(timestamp, None)
             else:
                 site.planner.record(timestamp, NO_TEXT)    # an archived error page: no homepage that day
-        elif hops and _seconds_apart(_memento_timestamp(response), timestamp) > self.redirect_window:
+        elif hops and seconds_apart(memento_timestamp(response), timestamp) > self.redirect_window:
             # The site's redirect led to a capture of its target that may be years away: not that day's homepage.
             site.pending -= 1
             site.planner.record(timestamp, NO_TEXT)
         else:
             site.pending -= 1
-            page_url = _replayed_original(response) or current
+            page_url = replayed_original(response) or current
             found = discover(response.body, page_url, response.headers.get("Content-Type", b"").decode("latin-1"))
             site.found[timestamp] = found
             site.planner.record(timestamp, _content(found))
@@ -185,14 +201,8 @@ class DiscoverySpider(scrapy.Spider):
 
     def _redirect(self, response: Response, url: str) -> tuple[str, str] | None:
         """(timestamp, URL) to fetch next when ``response`` is the archive's or an archived redirect."""
-        location = response.headers.get("Location")
-        if not (300 <= response.status < 400 and location):
-            return None
-        location = location.decode("latin-1").strip()
-        memento = _memento_timestamp(response)
-        if memento is None:   # the archive's own redirect to the nearest capture
-            return _archive_url_parts(urljoin(response.url, location), self.archive)
-        return memento, _original_from_location(location, url, response.url, self.archive)
+        redirect = redirect_of(response, url, self.archive)
+        return (redirect.timestamp, redirect.url) if redirect is not None and redirect.url is not None else None
 
     def _periods(self, site: _Site) -> list[DiscoveredPeriod]:
         """Runs of homepage captures with the same discovered link, from fetched and inferred results."""
@@ -226,9 +236,9 @@ class DiscoverySpider(scrapy.Spider):
         site.pending -= 1
         if target is not None:
             period.rejected = "too many redirects"
-        elif _memento_timestamp(response) is None and response.status == 404:
+        elif memento_timestamp(response) is None and response.status == 404:
             period.rejected = "the archive holds no capture of it"
-        elif _memento_timestamp(response) is None:
+        elif memento_timestamp(response) is None:
             self._error(site, f"policy page {period.url}: the archive answered HTTP {response.status}")
         elif response.status >= 400:
             period.rejected = f"the archive holds it as HTTP {response.status}"
@@ -240,23 +250,10 @@ class DiscoverySpider(scrapy.Spider):
             runstats.note(self.crawler.stats, f"{site.site}: {period.url} rejected: {period.rejected}")
         yield from self._next(site)
 
-    def _result(self, site: _Site) -> DiscoveredSite:
+    def _result(self, site: _Site, unchanged: bool = False) -> DiscoveredSite:
         return DiscoveredSite(site.site, site.periods, site.complete, site.cdx_requests, site.homepage_fetches,
-                              len(site.records), site.policy_fetches)
-
-
-_ORIGINAL_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?original"?')
-
-
-def _replayed_original(response: Response) -> str | None:
-    """The URL of the capture the archive replayed (Memento ``Link: <...>; rel="original"``).
-
-    Archives match URLs without ``www.`` and replay ``www.example.com/`` for ``example.com/`` (a redirect
-    between the two is a "self-redirect" they skip): relative links must resolve against what was captured.
-    """
-    link = response.headers.get("Link")
-    match = _ORIGINAL_LINK.search(link.decode("latin-1")) if link else None
-    return match.group(1) if match else None
+                              len(site.records), site.policy_fetches, since=site.since,
+                              seen_until=site.seen_until, unchanged=unchanged)
 
 
 def _content(found: Discovery) -> str:
