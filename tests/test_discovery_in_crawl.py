@@ -149,3 +149,18 @@ def test_a_discovery_error_in_a_crawl_fails_the_run_and_exits_non_zero(tracked):
     assert runs[0]["status"] == "failed"
     assert any(HOST in error and "CDX" in error for error in runs[0]["errors"]), runs[0]["errors"]
     assert _periods(db) == []
+
+
+def test_the_schedulers_crawl_discovers_first_too(tracked, tmp_path):
+    from tests.test_scheduler_support import SchedulerProcess, run_cli_ok, runs_of, wait_until
+
+    site, proxy, archive, _, db = tracked(1)
+    run_cli_ok("schedule", "add", HOST, "--every", "1h", "--now", db=db)
+    with SchedulerProcess(db, archive, tmp_path / "scheduler.log") as scheduler:
+        scheduler.wait_started()
+        wait_until(lambda: [r for r in runs_of(db, "s1") if r.finished_at is not None], 120, what="the scheduled run")
+        assert scheduler.stop() == 0, scheduler.log()[-3000:]
+    [run] = run_cli("runs", "--schedule", "s1", "--json", db=db).json()
+    assert run["status"] == "succeeded", run
+    assert [(url, start) for url, start, _ in _periods(db)] == site.periods
+    assert run["counts"]["versions_new"] == 3  # both pages crawled in the same run (one text change)
