@@ -267,7 +267,7 @@ def test_history_and_changes_show_the_changes_the_normalizer_no_longer_sees(tmp_
     marked = [line for line in capsys.readouterr().out.splitlines() if line.startswith("technical:")]
     assert len(marked) == 1
     assert "no longer distinguishes the text first seen 2015-06-01" in marked[0]
-    assert "last seen 2015-01-01" in marked[0] and marked[0].endswith(f"both are version {first} now")
+    assert "last seen 2015-01-01" in marked[0] and marked[0].endswith(f"both are version v{first} now")
     assert main(["history", "--db", url, "--since", "2016-01-01", SITE]) == 0
     assert "technical:" not in capsys.readouterr().out  # seen before the period
 

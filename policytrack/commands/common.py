@@ -11,8 +11,9 @@ from core.errors import ConfigurationError
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 WHEN_FORMS = "YYYY-MM-DD, YYYYMMDD, a 14-digit timestamp or an ISO date-time"
-# A version id is always written with its "v": a bare 8-digit number is a date, never an id.
-_VERSION_ID = re.compile(r"[vV](\d+)")
+# A version id is written with its "v" (v12), as history lists it; a bare number is read as one too,
+# unless it has 8 or 14 digits: those are a date (YYYYMMDD) or a timestamp, never an id.
+_VERSION_ID = re.compile(r"[vV]?(\d+)")
 
 
 def db_url(args: argparse.Namespace) -> str:
@@ -54,16 +55,20 @@ def parse_when(text: str, option: str = "date") -> date | datetime:
 
 
 def parse_version_or_when(text: str, option: str) -> int | date | datetime:
-    """A version id written ``v12`` (as ``history`` lists it), or a moment as :func:`parse_when` reads it."""
+    """A version id written ``v12`` (as ``history`` lists it) or ``12``, or a moment as :func:`parse_when`
+    reads it (8 or 14 digits are always a date or timestamp)."""
     value = text.strip()
-    if match := _VERSION_ID.fullmatch(value):
+    if (match := _VERSION_ID.fullmatch(value)) and not (value.isdigit() and len(value) in (8, 14)):
         return int(match.group(1))
-    if value.isdigit() and len(value) not in (8, 14):
-        raise ConfigurationError(
-            f"invalid {option} {text!r}: write a version id as v{value} (see 'policytrack history'), "
-            f"or a date as {WHEN_FORMS}"
-        )
     return parse_when(value, option)
+
+
+def version_id(text: str) -> int:
+    """An argparse ``type`` for ``--version``: ``v12`` (as history lists it) or ``12``."""
+    match = _VERSION_ID.fullmatch(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"invalid version id {text!r}: write it as history lists it, e.g. v12")
+    return int(match.group(1))
 
 
 def positive_int(option: str):

@@ -18,7 +18,9 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from policytrack.commands.common import EXIT_OK, fmt_ts, open_db, parse_version_or_when, parse_when, positive_int
+from policytrack.commands.common import (
+    EXIT_OK, fmt_ts, open_db, parse_version_or_when, parse_when, positive_int, version_id,
+)
 from core.errors import ConfigurationError
 
 FORMATS = ("table", "csv", "tsv", "json", "jsonl")
@@ -221,7 +223,7 @@ def change_summary(v: dict[str, Any]) -> str:
 
 
 HISTORY_COLUMNS: list[Column] = [
-    ("ID", lambda r: r["id"]),
+    ("ID", lambda r: f"v{r['id']}"),
     ("FIRST SEEN", lambda r: _ts(r["first_seen"])),
     ("LAST SEEN", lambda r: _ts(r["last_seen"])),
     ("CAPTURES", lambda r: r["capture_count"]),
@@ -233,7 +235,7 @@ HISTORY_COLUMNS: list[Column] = [
 
 def merged_line(boundary: Any) -> str:
     """A change the normalizer no longer sees (``storage.renormalize.MergedBoundary``), as one marked line."""
-    now = f"both are version {boundary.version_id} now" if boundary.version_id is not None else "merged"
+    now = f"both are version v{boundary.version_id} now" if boundary.version_id is not None else "merged"
     return (f"technical: normalizer {boundary.normalizer_version} no longer distinguishes the text first seen "
             f"{_ts(boundary.after_timestamp)} from the text before it (last seen {_ts(boundary.before_timestamp)}); "
             f"{now}")
@@ -370,9 +372,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return EXIT_OK
-    label = lambda d: f"{d.site} {fmt_ts(d.first_seen)} (version {d.id}, {d.sha256[:12]})"  # noqa: E731
+    label = lambda d: f"{d.site} {fmt_ts(d.first_seen)} (version v{d.id}, {d.sha256[:12]})"  # noqa: E731
     if unified == "":
-        print(f"no difference between version {old.id} ({fmt_ts(old.first_seen)}) and {new.id} ({fmt_ts(new.first_seen)})")
+        print(f"no difference between version v{old.id} ({fmt_ts(old.first_seen)}) and v{new.id} "
+              f"({fmt_ts(new.first_seen)})")
     elif args.word:
         hunks = [WordHunk(h["from_line"], h["to_line"], [WordOp(**op) for op in h["ops"]]) for h in result["hunks"]]
         sys.stdout.write(f"--- {label(old)}\n+++ {label(new)}\n" + render_word_diff(hunks))
@@ -388,8 +391,8 @@ CHANGES_COLUMNS: list[Column] = [
     ("SEEN", lambda r: _ts(r["after_timestamp"])),
     ("SITE", lambda r: r["site"]),
     ("ID", lambda r: r["id"]),
-    ("VERSIONS", lambda r: f"merged: {r['to_version_id'] or '?'}" if r["merged"]
-     else f"{r['from_version_id']} -> {r['to_version_id']}"),
+    ("VERSIONS", lambda r: f"merged: v{r['to_version_id']}" if r["merged"] and r["to_version_id"]
+     else "merged: ?" if r["merged"] else f"v{r['from_version_id']} -> v{r['to_version_id']}"),
     ("LINES", lambda r: "" if r["merged"] else f"+{r['lines_added']}/-{r['lines_removed']}"),
     ("WORDS", lambda r: "" if r["merged"] else f"{r['words_before']:,} -> {r['words_after']:,}"),
     ("NOTE", lambda r: "technical: no longer distinguished" if r["merged"] else "technical" if r["technical"] else ""),
@@ -593,7 +596,7 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("site")
     p.add_argument("--url", help="the page, when a site has several")
     p.add_argument("--at", help="date (YYYY-MM-DD or YYYYMMDD) or 14-digit timestamp; default: the latest version")
-    p.add_argument("--version", type=int, help="a version id, as listed by history")
+    p.add_argument("--version", type=version_id, help="a version id, as history lists it (v12; 12 works too)")
     p.add_argument("--json", action="store_true", help="the document and its metadata as JSON")
     p.epilog, p.formatter_class = json_help("show"), argparse.RawDescriptionHelpFormatter
 
@@ -601,8 +604,8 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("site")
     p.add_argument("--url", help="the page, when a site has several")
     p.add_argument("--from", dest="from_",
-                   help="older version: a date (YYYY-MM-DD or YYYYMMDD), a timestamp, or a version id written v12 "
-                        "(default: the one before --to)")
+                   help="older version: a date (YYYY-MM-DD or YYYYMMDD), a timestamp, or a version id as history "
+                        "lists it, v12 (12 works too) (default: the one before --to)")
     p.add_argument("--to", help="newer version: date, timestamp or version id (v12) (default: the latest)")
     p.add_argument("--word", action="store_true", help="word-level diff ([-removed-]{+added+}) instead of lines")
     p.add_argument("--json", action="store_true")
