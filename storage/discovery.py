@@ -9,7 +9,7 @@ the latest discovery replace the site's earlier ones, the pages stay (with their
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -208,3 +208,36 @@ def stitch(versions: Sequence[Any], periods: Sequence[PolicyPeriodInfo]) -> tupl
     moves = [PolicyMove(a.url, b.url, b.valid_from, b.cross_site)
              for a, b in zip(periods, periods[1:]) if a.url != b.url]
     return kept, moves
+
+
+def stitched_history(session: Session, hostname: str, *, url: str | None = None, since: Any = None,
+                     until: Any = None) -> tuple[list[Any], list[PolicyMove]]:
+    """A site's history as ``history`` and the API show it: its versions (``storage.site_history``), for a
+    discovered site stitched by period (:func:`stitch`, unless one page is asked for), and its moves."""
+    from storage.queries import site_history
+
+    versions = site_history(session, hostname, url=url, since=since, until=until)
+    if url is not None:
+        return versions, []
+    return stitch(versions, policy_periods(session, hostname))
+
+
+def place_moves(versions: Sequence[Any], moves: Sequence[PolicyMove]) -> tuple[list[list[PolicyMove]], list[PolicyMove]]:
+    """Where each move shows among the versions (in time order): the moves before each version (and after
+    the one before it), and the moves after the last version (its new page has no version yet)."""
+    pending = sorted(moves, key=lambda m: m.at)
+    before: list[list[PolicyMove]] = []
+    for version in versions:
+        placed = []
+        while pending and pending[0].at <= version.first_seen:
+            placed.append(pending.pop(0))
+        before.append(placed)
+    return before, pending
+
+
+def history_rows(versions: Sequence[Any], moves: Sequence[PolicyMove]) -> tuple[list[dict[str, Any]], list[PolicyMove]]:
+    """The rows of ``history --json`` and of the API's site versions: each version's fields and ``moves``,
+    the moves shown before it (:func:`place_moves`); and the moves after the last version."""
+    before, after = place_moves(versions, moves)
+    rows = [{**asdict(version), "moves": [asdict(move) for move in placed]} for version, placed in zip(versions, before)]
+    return rows, after

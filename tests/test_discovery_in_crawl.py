@@ -81,6 +81,28 @@ def test_crawl_discovers_a_site_added_without_url_and_crawls_its_pages_in_one_ru
     assert len(runs) == 1 and runs[0]["status"] == "succeeded", runs
     history = run_cli("history", HOST, db=db)
     assert history.out.startswith(f"{HOST}: 4 version(s), 2 move(s) of its privacy page"), history.out
+    # history --json carries the same moves, each on the version the table shows it before...
+    rows = run_cli("history", HOST, "--json", db=db).json()
+    moves = [(m["from_url"], m["to_url"], m["at"], m["cross_site"]) for row in rows for m in row["moves"]]
+    assert moves == [(a, b, at, b.startswith("https://examplegroup.com/"))
+                     for (a, _), (b, at) in zip(site.periods, site.periods[1:])]
+    table = history.out.splitlines()[2:]
+    for row in rows:
+        line = next(i for i, text in enumerate(table) if text.startswith(f"v{row['id']} "))
+        shown = [text for text in table[:line] if text.startswith("-- policy moved")]
+        assert len(shown) == sum(len(r["moves"]) for r in rows if r["first_seen"] <= row["first_seen"])
+    # ...and the web API's site versions are the same rows.
+    from fastapi.testclient import TestClient
+
+    from web import create_app
+
+    database = storage.open_database(db)
+    try:
+        with TestClient(create_app(database)) as client:
+            api = client.get(f"/api/sites/{HOST}/versions").json()
+    finally:
+        database.dispose()
+    assert api["items"] == rows
 
 
 def test_a_second_crawl_without_new_homepage_captures_lists_only_the_tail_and_fetches_nothing(tracked):

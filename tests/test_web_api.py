@@ -174,7 +174,8 @@ def test_feeds_link_to_diff_pages(client):
 def test_openapi_schema_uses_the_cli_field_names(client):
     schema = client.get("/api/openapi.json").json()
     components = schema["components"]["schemas"]
-    assert set(components["VersionInfo"]["properties"]) == set(JSON_FIELDS["history"])
+    assert set(components["HistoryRow"]["properties"]) == set(JSON_FIELDS["history"])
+    assert set(components["PolicyMove"]["properties"]) == {"from_url", "to_url", "at", "cross_site"}
     assert set(components["VersionDocument"]["properties"]) == set(JSON_FIELDS["show"])
     assert set(components["ChangeEntry"]["properties"]) == set(JSON_FIELDS["changes"])
     assert set(components["SearchHit"]["properties"]) == set(JSON_FIELDS["search"])

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, create_model
 
 import storage
 from storage.browse import SiteRow, changes_page, sites_page, version_diff
+from storage.discovery import PolicyMove, history_rows, stitched_history
 from storage.queries import ChangeEntry, VersionDocument, VersionInfo
 from storage.search import SearchHit
 from web.app import catch_up_search, clean, decode_cursor, encode_cursor, reading
@@ -40,8 +41,17 @@ class SitesResponse(BaseModel):
     next_cursor: str | None
 
 
+# A row of a site's versions: a version and the moves of a discovered site's privacy page shown before it
+# (storage.discovery.history_rows), field for field as `history --json`.
+HistoryRow = create_model(
+    "HistoryRow",
+    **{f.name: (f.type, ...) for f in dataclasses.fields(VersionInfo)},
+    moves=(list[PolicyMove], ...),
+)
+
+
 class VersionsResponse(BaseModel):
-    items: list[VersionInfo]
+    items: list[HistoryRow]
     next_cursor: str | None
 
 
@@ -99,18 +109,20 @@ def api_sites(request: Request, contains: str | None = Query(None, max_length=25
 
 
 @router.get("/sites/{site}/versions", response_model=VersionsResponse,
-            summary="A site's versions in time order, each with its change (as `history --json`)")
+            summary="A site's versions in time order, each with its change and the moves of a discovered "
+                    "site's privacy page before it (as `history --json`)")
 def api_versions(request: Request, site: str, url: str | None = Query(None, max_length=2048, description="one page"),
                  since: date | None = Since, until: date | None = Until,
                  cursor: str | None = Cursor, limit: int = Limit) -> Any:
     after = decode_cursor(cursor, (str, int))
     with reading(request) as session:
-        versions = storage.site_history(session, clean(site) or "", url=clean(url), since=since, until=until)
+        versions, moves = stitched_history(session, clean(site) or "", url=clean(url), since=since, until=until)
+    rows, _ = history_rows(versions, moves)
     if after is not None:
-        versions = [v for v in versions if (v.first_seen, v.id) > after]
-    page = versions[:limit]
-    more = len(versions) > limit
-    return {"items": page, "next_cursor": encode_cursor((page[-1].first_seen, page[-1].id)) if more else None}
+        rows = [r for r in rows if (r["first_seen"], r["id"]) > after]
+    page = rows[:limit]
+    more = len(rows) > limit
+    return {"items": page, "next_cursor": encode_cursor((page[-1]["first_seen"], page[-1]["id"])) if more else None}
 
 
 @router.get("/versions/{version_id}", response_model=VersionDocument, summary="One version (as `show --json`)")

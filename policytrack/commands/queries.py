@@ -43,6 +43,8 @@ _VERSION_FIELDS = {
     "technical": "that change may be due to a normalizer upgrade only",
     "words_delta": "words minus the previous version's (null for the first)",
     "chars_delta": "chars minus the previous version's (null for the first)",
+    "moves": "a discovered site's moves of its privacy page shown before this version, each {from_url, to_url, "
+             "at (the first homepage capture linking to to_url), cross_site}; usually empty (csv/tsv: as text)",
 }
 _DOCUMENT_FIELDS = {
     "id": "version id",
@@ -247,16 +249,17 @@ def render_history(site: str, versions: Sequence[Any], moves: Sequence[Any] = ()
     changes a new normalizer no longer sees (``merged``) follow the table."""
     if not versions:
         return f"{site}: no versions yet (run 'policytrack crawl {site}')"
+    from storage.discovery import place_moves
+
     rows = [record(v) for v in versions]
     columns = HISTORY_COLUMNS + ([("PAGE", lambda r: r["page_url"])] if len({r["page_url"] for r in rows}) > 1 else [])
     header, *lines = render_table(rows, columns).splitlines()
     out = [f"{site}: {len(rows)} version(s)" + (f", {len(moves)} move(s) of its privacy page" if moves else ""), header]
-    pending = sorted(moves, key=lambda m: m.at)
-    for version, line in zip(versions, lines):
-        while pending and pending[0].at <= version.first_seen:
-            out.append(_move_line(pending.pop(0)))
+    before, after = place_moves(versions, moves)
+    for placed, line in zip(before, lines):
+        out.extend(_move_line(move) for move in placed)
         out.append(line)
-    out.extend(_move_line(move) for move in pending)
+    out.extend(_move_line(move) for move in after)
     out.extend(merged_line(b) for b in merged)
     return "\n".join(out)
 
@@ -268,25 +271,27 @@ def _move_line(move: Any) -> str:
 
 def cmd_history(args: argparse.Namespace) -> int:
     import storage
+    from storage.discovery import PolicyMove, history_rows, stitched_history
     from storage.renormalize import merged_boundaries
-
-    from storage.discovery import policy_periods, stitch
 
     since = parse_when(args.since, "--since") if args.since else None
     until = parse_when(args.until, "--until") if args.until else None
     with open_db(args).session() as session:
-        versions = storage.site_history(session, args.site, url=args.url, since=since, until=until)
+        # A discovered site: each page's versions in its periods, and the moves between them.
+        versions, moves = stitched_history(session, args.site, url=args.url, since=since, until=until)
         merged = merged_boundaries(session, sites=[args.site], page_url=args.url, since=since, until=until)
-        moves = []
-        if args.url is None:  # a discovered site: each page's versions in its periods, and the moves
-            versions, moves = stitch(versions, policy_periods(session, args.site))
         _warn_provisional(storage.provisional_history(session, args.site, args.url))
     if args.format == "table":
         print(render_history(args.site, versions, moves, merged))
         return EXIT_OK
-    # The rows stay versions; changes the normalizer no longer sees go to stderr, like other notes.
-    _warn_provisional([merged_line(b) for b in merged])
-    emit(args, [record(v) for v in versions], HISTORY_COLUMNS)
+    # The rows stay versions, each with the moves shown before it in the table; changes the normalizer no
+    # longer sees, and moves to a page with no version yet, go to stderr like other notes.
+    rows, after = history_rows(versions, moves)
+    _warn_provisional([merged_line(b) for b in merged] + [_move_line(m) + " (no version of it yet)" for m in after])
+    if args.format in ("csv", "tsv"):
+        rows = [{**row, "moves": "; ".join(_move_line(PolicyMove(**m)).removeprefix("-- ") for m in row["moves"])}
+                for row in rows]
+    emit(args, rows, HISTORY_COLUMNS)
     return EXIT_OK
 
 
