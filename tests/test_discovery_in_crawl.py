@@ -112,7 +112,7 @@ def test_a_second_crawl_without_new_homepage_captures_lists_only_the_tail_and_fe
     proxy.hits.clear()
     # From here on the archive answers no capture at all: a crawl that fetched anything would fail.
     proxy.add(Fault(r"id_/", "503", times=None))
-    again = crawl(db, archive)
+    again = crawl(db, archive, "-s", "POLICYTRACK_BACKOFF_BASE=0.1")
     assert again.code == 0, again
     homepage_queries = _cdx_queries(proxy, f"{HOST}/")
     assert homepage_queries == [{**homepage_queries[0], "from": last_homepage}], homepage_queries

@@ -67,7 +67,7 @@ class DiscoverySpider(scrapy.Spider):
     custom_settings = {"ITEM_PIPELINES": {"crawler.discovery_crawl.DiscoveryPipeline": 300}}
 
     def __init__(self, sites: Iterable[str | DiscoveryTarget] | None = None, **kwargs: Any):
-        """``sites``: hostnames (their whole homepage history is read) or :class:`DiscoveryTarget`\ s
+        """``sites``: hostnames (their whole homepage history is read) or :class:`DiscoveryTarget` objects
         (from where their history was last read: a crawl's incremental discovery)."""
         super().__init__(**kwargs)
         self.sites = [s if isinstance(s, DiscoveryTarget) else DiscoveryTarget(s, None) for s in sites or []]
