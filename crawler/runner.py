@@ -29,6 +29,7 @@ from scrapy.crawler import AsyncCrawlerRunner, Crawler, CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet.defer import Deferred, DeferredList, succeed
+from twisted.python.failure import Failure
 
 import storage
 from core.errors import ConfigurationError
@@ -321,8 +322,11 @@ def run_crawl(db_url: str, *, archive: str | None = None, sites: Sequence[str] |
                 process = CrawlProcess(settings)
                 crashed: list[BaseException] = []
 
-                def crawl_pages(_: Any = None) -> None:
+                def crawl_pages(discovered: Any = None) -> None:
                     nonlocal crawler
+                    if isinstance(discovered, Failure):  # the discovery crawl itself crashed
+                        crashed.append(discovered.value)
+                        return
                     try:
                         if discovery is not None:
                             if cut_short(discovery):
