@@ -58,3 +58,34 @@ def test_stitch_keeps_each_pages_versions_in_its_periods_and_lists_the_moves(db)
     assert [v.id for v in kept] == [1, 3, 4]
     assert moves == [PolicyMove(A, B, "20150101000000", True)]
     assert stitch(versions, []) == (versions, [])
+
+
+def test_an_incremental_discovery_cuts_at_its_start_extends_a_page_that_goes_on_and_appends(db):
+    from storage.discovery import discovery_targets, mark_homepage_seen, policy_windows
+
+    C = "https://shop.test/legal/privacy"
+    with db.session() as session:
+        track_by_discovery(session, ["shop.test"])
+        # Never discovered: the whole homepage history is read.
+        assert [(t.site, t.seen_until) for t in discovery_targets(session)] == [("shop.test", None)]
+        record_policy_periods(session, "shop.test", [
+            PeriodFound(A, "20040101000000", "20150101000000", "20040101000000"),
+            PeriodFound(B, "20150101000000", None, "20150101000000", cross_site=True)], seen_until="20231215000000")
+        # The tail from the last homepage read: B goes on until 2024-04, then C.
+        tail = [PeriodFound(B, "20231215000000", "20240415000000", "20231215000000", cross_site=True),
+                PeriodFound(C, "20240415000000", None, "20240415000000")]
+        for _ in range(2):   # idempotent: the same tail again changes nothing
+            stored = record_policy_periods(session, "shop.test", tail, since="20231215000000",
+                                           seen_until="20240615000000")
+            assert [(p.url, p.valid_from, p.valid_until) for p in stored] == [
+                (A, "20040101000000", "20150101000000"), (B, "20150101000000", "20240415000000"),
+                (C, "20240415000000", None)]
+        # A tail with no policy link any more ends the stored period at its start.
+        record_policy_periods(session, "shop.test", [], since="20240615000000", seen_until="20240715000000")
+        assert policy_periods(session, "shop.test")[-1].valid_until == "20240615000000"
+        mark_homepage_seen(session, "shop.test", "20200101000000")   # never moves back
+        assert discovery_targets(session, ["shop.test"])[0].seen_until == "20240715000000"
+        page_b = next(p.page_id for p in policy_periods(session, "shop.test") if p.url == B)
+        assert policy_windows(session, page_b) == [("20150101000000", "20240415000000")]
+        add_site(session, "plain.test", "https://plain.test/p")
+        assert [t.site for t in discovery_targets(session, ["plain.test", "shop.test"])] == ["shop.test"]
