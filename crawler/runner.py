@@ -154,8 +154,8 @@ def prepare_run(db: storage.Database, settings: Settings, sites: Sequence[str] |
     """Open the CrawlRun row, lease its sites and list the pages to crawl (their plans are read later).
 
     ``page_ids``: only these pages of the sites (a distributed worker crawls one page per run). Without
-    them, the sites tracked by discovery are leased too and planned for discovery first
-    (:func:`discover_first`).
+    them, the sites tracked by discovery are leased too and planned for discovery first (``discovery``;
+    :func:`run_crawl` and :class:`LoopCrawl` run it, then :func:`replan_pages`).
 
     One immediate transaction: abandoned runs are reaped, the run is created with its ``run:`` lease
     (and its schedule link), and the site leases are taken, all or nothing.
