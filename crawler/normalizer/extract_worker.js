@@ -75,6 +75,7 @@ function loadReadability() {
 
 let JSDOM, VirtualConsole, Readability;
 try {
+  require('./fastpaths').install(load);
   ({ JSDOM, VirtualConsole } = load('jsdom'));
   enableScriptingFlag(load('jsdom/lib/jsdom/browser/parser/html.js'));
   Readability = loadReadability();

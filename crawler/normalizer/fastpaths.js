@@ -1,0 +1,143 @@
+'use strict';
+/*
+ * Exact shortcuts through jsdom's internals for what the extraction worker does, applied before jsdom is
+ * loaded (its modules copy these functions when they load). Each one leaves every DOM result identical;
+ * why is written next to it. Readability.js itself is never touched.
+ */
+
+/**
+ * Mutation records. Every DOM change (each parser insertion, each `text.data +=` of the parser, each
+ * attribute set, each of Readability's moves) "queues a mutation record": jsdom walks every ancestor of
+ * the changed node looking for registered MutationObservers and allocates an array of them. Observers
+ * are registered only by MutationObserver.observe(), which nothing in the worker calls: page scripts
+ * never run (no runScripts) and neither Readability nor our code creates observers. With no observer
+ * registered anywhere, the walk finds nothing and queues no record, so the only effect left is the
+ * compound microtask (which then finds no observer and no slot to notify); that is kept. The moment
+ * anything calls observe(), the original functions are used again.
+ */
+function skipMutationRecordsWithoutObservers(load) {
+  const observers = load('jsdom/lib/jsdom/living/helpers/mutation-observers.js');
+  const observerImpl = load('jsdom/lib/jsdom/living/mutation-observer/MutationObserver-impl.js').implementation;
+  let observed = false;
+  const observe = observerImpl.prototype.observe;
+  observerImpl.prototype.observe = function observeAndRecord(...args) {
+    observed = true;
+    return observe.apply(this, args);
+  };
+  for (const name of ['queueMutationRecord', 'queueTreeMutationRecord', 'queueAttributeMutationRecord']) {
+    const original = observers[name];
+    if (typeof original !== 'function') throw new Error(`jsdom has no ${name}`);
+    observers[name] = function queueIfObserved(...args) {
+      if (observed) return original.apply(this, args);
+      return observers.queueMutationObserverMicrotask();
+    };
+  }
+}
+
+/**
+ * Memoized queries. jsdom memoizes getElementsByTagName/ClassName per node and, on every DOM change,
+ * forgets the memos of the changed node and all its ancestors by giving each a new empty object, in a
+ * second walk up the tree after the one that bumps their versions. Here one walk does both, and a
+ * forgotten memo is a shared frozen empty object that the (equally replaced) memoizing wrapper swaps
+ * for a fresh one at its first write. Same memos at every read, same versions (the changed node's
+ * rises by 2, as jsdom's inclusive-ancestor loop after its own ++ makes it), same order of effects
+ * seen by the live children/childNodes lists (which never read memos); no allocation per ancestor.
+ */
+function singleWalkModified(load) {
+  const utils = load('jsdom/lib/jsdom/utils.js');
+  const FORGOTTEN = Object.freeze(Object.create(null));
+  let queryTypes = 0;
+  utils.memoizeQuery = function memoizeQuery(fn) {
+    if (fn.length > 2) return fn; // jsdom memoizes only arity <= 2
+    const type = `policytrack${queryTypes++}`;
+    return function memoized(...args) {
+      let memos = this._memoizedQueries;
+      if (!memos) return fn.apply(this, args);
+      let key;
+      if (args.length === 1 && typeof args[0] === 'string') {
+        key = args[0];
+      } else if (args.length === 2 && typeof args[0] === 'string' && typeof args[1] === 'string') {
+        key = `${args[0]}::${args[1]}`;
+      } else {
+        return fn.apply(this, args);
+      }
+      if (memos === FORGOTTEN) memos = this._memoizedQueries = {};
+      const memo = memos[type] || (memos[type] = Object.create(null));
+      if (!(key in memo)) memo[key] = fn.apply(this, args);
+      return memo[key];
+    };
+  };
+  return FORGOTTEN;
+}
+
+function singleWalkModifiedAfterLoad(load, FORGOTTEN) {
+  const { domSymbolTree } = load('jsdom/lib/jsdom/living/helpers/internal-constants.js');
+  const { invalidateStyleCache } = load('jsdom/lib/jsdom/living/helpers/style-rules.js');
+  const NodeImpl = load('jsdom/lib/jsdom/living/nodes/Node-impl.js').implementation;
+  for (const name of ['_modified', '_clearMemoizedQueries']) {
+    if (typeof NodeImpl.prototype[name] !== 'function') throw new Error(`jsdom's Node has no ${name}`);
+  }
+  NodeImpl.prototype._modified = function modified() {
+    this._version += 2;
+    this._memoizedQueries = FORGOTTEN;
+    for (let node = domSymbolTree.parent(this); node; node = domSymbolTree.parent(node)) {
+      node._version++;
+      node._memoizedQueries = FORGOTTEN;
+    }
+    if (this._childrenList) this._childrenList._update();
+    if (this._childNodesList) this._childNodesList._update();
+    invalidateStyleCache(this);
+  };
+  NodeImpl.prototype._clearMemoizedQueries = function clearMemoizedQueries() {
+    for (let node = this; node; node = domSymbolTree.parent(node)) node._memoizedQueries = FORGOTTEN;
+  };
+}
+
+/**
+ * Subtree listing. getElementsByTagName (and so nwsapi's tag selectors, which call it) lists a subtree
+ * with symbol-tree's treeToArray, which takes each next node from following(), allocating an options
+ * object and reading the node's tree record up to three times per step. The same pre-order walk with
+ * one read per step: the same nodes, in the same order, through the same filter.
+ */
+function leanTreeToArray(load) {
+  const { domSymbolTree } = load('jsdom/lib/jsdom/living/helpers/internal-constants.js');
+  const { symbol } = domSymbolTree;
+  if (typeof symbol !== 'symbol' || typeof domSymbolTree.treeToArray !== 'function') {
+    throw new Error("jsdom's symbol tree has changed shape");
+  }
+  const record = (object) => object[symbol] || domSymbolTree._node(object);
+  domSymbolTree.treeToArray = function treeToArray(root, options) {
+    const array = (options && options.array) || [];
+    const filter = options && options.filter;
+    const thisArg = (options && options.thisArg) || undefined;
+    let object = root;
+    while (object) {
+      if (!filter || filter.call(thisArg, object)) array.push(object);
+      let next = record(object).firstChild;
+      while (!next) {
+        if (object === root) return array;
+        const here = record(object);
+        next = here.nextSibling;
+        if (!next) {
+          object = here.parent;
+          if (!object) return array;
+        }
+      }
+      object = next;
+    }
+    return array;
+  };
+}
+
+/** Apply every shortcut; `load` resolves a module path inside jsdom's node_modules. */
+function install(load) {
+  // Before jsdom loads: its modules copy these functions.
+  skipMutationRecordsWithoutObservers(load);
+  const forgotten = singleWalkModified(load);
+  // After: prototypes and the shared symbol tree are patched in place.
+  load('jsdom');
+  singleWalkModifiedAfterLoad(load, forgotten);
+  leanTreeToArray(load);
+}
+
+module.exports = { install };
