@@ -129,10 +129,26 @@ function leanTreeToArray(load) {
   };
 }
 
+/**
+ * Tree roots. nodeRoot (asked on every insertion: is the node connected, is its root a shadow root, is
+ * the new parent inside the new child) reads each ancestor's parent twice on its way up; this reads it
+ * once. Same root.
+ */
+function singleReadNodeRoot(load) {
+  const helpers = load('jsdom/lib/jsdom/living/helpers/node.js');
+  const { domSymbolTree } = load('jsdom/lib/jsdom/living/helpers/internal-constants.js');
+  if (typeof helpers.nodeRoot !== 'function') throw new Error('jsdom has no nodeRoot');
+  helpers.nodeRoot = function nodeRoot(node) {
+    for (let parent = domSymbolTree.parent(node); parent; parent = domSymbolTree.parent(parent)) node = parent;
+    return node;
+  };
+}
+
 /** Apply every shortcut; `load` resolves a module path inside jsdom's node_modules. */
 function install(load) {
   // Before jsdom loads: its modules copy these functions.
   skipMutationRecordsWithoutObservers(load);
+  singleReadNodeRoot(load);
   const forgotten = singleWalkModified(load);
   // After: prototypes and the shared symbol tree are patched in place.
   load('jsdom');
