@@ -61,6 +61,11 @@ out.roots = [deep.getRootNode().nodeName, deep.isConnected, names(detached.getEl
 d.body.appendChild(detached);
 out.rootsAttached = [deep.getRootNode().nodeName, deep.isConnected, names(d.getElementsByTagName('p'))];
 try { deep.appendChild(detached); out.cycle = 'no error'; } catch (e) { out.cycle = e.name; }
+const hostCycle = (parent, child) => { try { parent.appendChild(child); return 'no error'; } catch (e) { return e.name; } };
+const host = d.createElement('template');
+host.innerHTML = '<div id="inside"></div>';
+out.hostCycle = [hostCycle(host.content.firstElementChild, host), hostCycle(deep, deep),
+  hostCycle(d.createElement('div'), d.createTextNode('x')), hostCycle(d.createTextNode('y'), d.createElement('i'))];
 const template = d.getElementById('t');
 template.content.firstElementChild.appendChild(d.createElement('em'));
 out.template = [names(template.content.querySelectorAll('*')), template.innerHTML,
@@ -132,7 +137,7 @@ def fast() -> dict:
 
 
 @pytest.mark.parametrize("observation", ["before", "afterAppend", "afterMove", "afterRemove", "afterInnerHTML",
-                                         "roots", "rootsAttached", "cycle", "template", "text", "records",
+                                         "roots", "rootsAttached", "cycle", "hostCycle", "template", "text", "records",
                                          "readable"])
 def test_fast_paths_observe_the_same_dom(plain, fast, observation):
     assert fast[observation] == plain[observation]
@@ -143,6 +148,9 @@ def test_battery_sees_what_jsdom_promises(fast):
     assert fast["afterAppend"][0] == ["P#p1", "P#p2", "P#p3"] and fast["afterAppend"][5] is False
     assert fast["afterMove"][0] == ["P#p3", "P#p1", "P#p2"]
     assert fast["cycle"] == "HierarchyRequestError"
+    # A template into its own contents, a node into itself, anything into a Text node: refused.
+    assert fast["hostCycle"] == ["HierarchyRequestError", "HierarchyRequestError", "no error",
+                                 "HierarchyRequestError"]
     assert fast["roots"][:2] == ["SECTION", False] and fast["rootsAttached"][:2] == ["#document", True]
     # The observer sees exactly the four mutations made after observe(), none before.
     assert [record[0] for record in fast["records"]] == ["childList", "attributes", "characterData", "childList"]

@@ -144,6 +144,40 @@ function singleReadNodeRoot(load) {
   };
 }
 
+/**
+ * Pre-insertion validity. Before every append jsdom checks that the new child is not a host-including
+ * inclusive ancestor of the parent, walking all the parent's ancestors and the hosts of its root. For
+ * the appends the parser and Readability make most (a childless Text, Comment or element onto an
+ * element, no reference child) that cannot be so: a node without children is an inclusive ancestor
+ * of nothing but itself, and only a template (of its contents) or a shadow host is a host. The other
+ * checks pass for such a pair by their own terms (an element parent; Text, Comment and Element may be
+ * inserted there; the document-only rules do not apply). Every other insertion takes the full check.
+ */
+function skipImpossibleHierarchyCheck(load) {
+  const { domSymbolTree } = load('jsdom/lib/jsdom/living/helpers/internal-constants.js');
+  const NODE_TYPE = load('jsdom/lib/jsdom/living/node-type.js');
+  const NodeImpl = load('jsdom/lib/jsdom/living/nodes/Node-impl.js').implementation;
+  const check = NodeImpl.prototype._preInsertValidity;
+  if (typeof check !== 'function') throw new Error("jsdom's Node has no _preInsertValidity");
+  const cannotContain = (node) => {
+    switch (node.nodeType) {
+      case NODE_TYPE.TEXT_NODE:
+      case NODE_TYPE.COMMENT_NODE:
+        return true;
+      case NODE_TYPE.ELEMENT_NODE:
+        return node._localName !== 'template' && !node._shadowRoot && !domSymbolTree.firstChild(node);
+      default:
+        return false;
+    }
+  };
+  NodeImpl.prototype._preInsertValidity = function preInsertValidity(nodeImpl, childImpl) {
+    if (childImpl === null && nodeImpl !== this && this.nodeType === NODE_TYPE.ELEMENT_NODE && cannotContain(nodeImpl)) {
+      return undefined;
+    }
+    return check.call(this, nodeImpl, childImpl);
+  };
+}
+
 /** Apply every shortcut; `load` resolves a module path inside jsdom's node_modules. */
 function install(load) {
   // Before jsdom loads: its modules copy these functions.
@@ -154,6 +188,7 @@ function install(load) {
   load('jsdom');
   singleWalkModifiedAfterLoad(load, forgotten);
   leanTreeToArray(load);
+  skipImpossibleHierarchyCheck(load);
 }
 
 module.exports = { install };
