@@ -70,6 +70,22 @@ const template = d.getElementById('t');
 template.content.firstElementChild.appendChild(d.createElement('em'));
 out.template = [names(template.content.querySelectorAll('*')), template.innerHTML,
   names(d.getElementsByTagName('em'))];
+const svg = d.createElementNS('http://www.w3.org/2000/svg', 'svg');
+for (const name of ['a', 'A', 'style', 'foreignObject', 'img']) svg.appendChild(d.createElementNS(svg.namespaceURI, name));
+d.body.appendChild(svg);
+// Made only through createElementNS: names where nwsapi and the Selectors spec part ways.
+const odd = d.createElement('div');
+odd.appendChild(d.createElementNS('http://www.w3.org/1999/xhtml', 'IMG'));
+odd.appendChild(d.createElementNS(svg.namespaceURI, 'x:img'));
+odd.appendChild(d.createElement('img'));
+const nsNames = (list) => Array.from(list, (n) => `${n.namespaceURI}:${n.localName}`);
+out.selectors = ['a', 'img,picture,figure,video,audio,source', 'style', 'foreignobject', 'p,p,td', 'img,a',
+  'svg', 'A', 'div p', 'P', 'a,'].map((selector) => {
+  try { return [nsNames(d.querySelectorAll(selector)), nsNames(d.body.querySelectorAll(selector)),
+    nsNames(svg.querySelectorAll(selector)), nsNames(template.content.querySelectorAll(selector)),
+    nsNames(odd.querySelectorAll(selector))]; }
+  catch (e) { return e.name; }
+});
 const td = d.getElementById('td');
 td.firstChild.data += ' more';
 out.text = [td.textContent, d.body.textContent.replace(/\s+/g, ' ')];
@@ -137,7 +153,7 @@ def fast() -> dict:
 
 
 @pytest.mark.parametrize("observation", ["before", "afterAppend", "afterMove", "afterRemove", "afterInnerHTML",
-                                         "roots", "rootsAttached", "cycle", "hostCycle", "template", "text", "records",
+                                         "roots", "rootsAttached", "cycle", "hostCycle", "selectors", "template", "text", "records",
                                          "readable"])
 def test_fast_paths_observe_the_same_dom(plain, fast, observation):
     assert fast[observation] == plain[observation]
@@ -152,6 +168,10 @@ def test_battery_sees_what_jsdom_promises(fast):
     assert fast["hostCycle"] == ["HierarchyRequestError", "HierarchyRequestError", "no error",
                                  "HierarchyRequestError"]
     assert fast["roots"][:2] == ["SECTION", False] and fast["rootsAttached"][:2] == ["#document", True]
+    svg, html = "http://www.w3.org/2000/svg", "http://www.w3.org/1999/xhtml"
+    assert fast["selectors"][0][0] == [f"{svg}:a"] and fast["selectors"][7][0] == [f"{svg}:A"]
+    assert fast["selectors"][1][0] == [f"{svg}:img"] and fast["selectors"][1][4] == [f"{html}:img"]
+    assert fast["selectors"][-1] == "SyntaxError"
     # The observer sees exactly the four mutations made after observe(), none before.
     assert [record[0] for record in fast["records"]] == ["childList", "attributes", "characterData", "childList"]
     assert all(article for article in fast["readable"])

@@ -178,6 +178,51 @@ function skipImpossibleHierarchyCheck(load) {
   };
 }
 
+/**
+ * Tag-list selectors. Readability finds elements with querySelectorAll("a") or ("img,picture,figure,...")
+ * (its _getAllNodesWithTag), which jsdom hands to nwsapi: a compiled matcher run over wrappers, or a
+ * getElementsByTagName collection per tag. A selector that is only lowercase type selectors joined by
+ * commas selects every descendant element whose local name is one of the names, in tree order, once
+ * each; that is listed here directly, into the same static NodeList. It is the answer of nwsapi and of
+ * the Selectors spec alike for elements as the HTML parser makes them (no prefix, HTML names in lower
+ * case); where they could disagree (an HTML element named in upper case or any prefixed element, made
+ * through createElementNS: nwsapi does not match <IMG> for "img,a" where the spec would), the call
+ * goes to nwsapi, as does every other selector.
+ */
+function directTagListSelectors(load) {
+  const { domSymbolTree } = load('jsdom/lib/jsdom/living/helpers/internal-constants.js');
+  const NODE_TYPE = load('jsdom/lib/jsdom/living/node-type.js');
+  const NodeList = load('jsdom/lib/jsdom/living/generated/NodeList.js');
+  const { HTML_NS } = load('jsdom/lib/jsdom/living/helpers/namespaces.js');
+  const TAG_LIST = /^[a-z][a-z0-9]*(?:,[a-z][a-z0-9]*)*$/;
+  const prototypes = ['nodes/Element-impl.js', 'nodes/Document-impl.js', 'nodes/DocumentFragment-impl.js']
+    .map((file) => load(`jsdom/lib/jsdom/living/${file}`).implementation.prototype);
+  for (const prototype of prototypes) {
+    const select = prototype.querySelectorAll;
+    if (typeof select !== 'function') throw new Error("jsdom's ParentNode has no querySelectorAll");
+    prototype.querySelectorAll = function querySelectorAll(selectors) {
+      const document = this._ownerDocument;
+      if (typeof selectors !== 'string' || !TAG_LIST.test(selectors) || document._parsingMode !== 'html'
+          || (this === document && !this.documentElement)) {
+        return select.call(this, selectors);
+      }
+      const names = new Set(selectors.split(','));
+      let unusual = false;
+      const nodes = domSymbolTree.treeToArray(this, {
+        filter: (node) => {
+          if (node === this || node.nodeType !== NODE_TYPE.ELEMENT_NODE) return false;
+          if (node._prefix !== null || (node._namespaceURI === HTML_NS && /[A-Z]/.test(node._localName))) {
+            unusual = true;
+          }
+          return names.has(node._localName);
+        },
+      });
+      if (unusual) return select.call(this, selectors);
+      return NodeList.create(this._globalObject, [], { nodes });
+    };
+  }
+}
+
 /** Apply every shortcut; `load` resolves a module path inside jsdom's node_modules. */
 function install(load) {
   // Before jsdom loads: its modules copy these functions.
@@ -189,6 +234,7 @@ function install(load) {
   singleWalkModifiedAfterLoad(load, forgotten);
   leanTreeToArray(load);
   skipImpossibleHierarchyCheck(load);
+  directTagListSelectors(load);
 }
 
 module.exports = { install };
