@@ -61,7 +61,9 @@ out.roots = [deep.getRootNode().nodeName, deep.isConnected, names(detached.getEl
 d.body.appendChild(detached);
 out.rootsAttached = [deep.getRootNode().nodeName, deep.isConnected, names(d.getElementsByTagName('p'))];
 try { deep.appendChild(detached); out.cycle = 'no error'; } catch (e) { out.cycle = e.name; }
-const hostCycle = (parent, child) => { try { parent.appendChild(child); return 'no error'; } catch (e) { return e.name; } };
+const hostCycle = (parent, child) => {
+  try { parent.appendChild(child); return 'no error'; } catch (e) { return e.name; }
+};
 const host = d.createElement('template');
 host.innerHTML = '<div id="inside"></div>';
 out.hostCycle = [hostCycle(host.content.firstElementChild, host), hostCycle(deep, deep),
@@ -71,7 +73,9 @@ template.content.firstElementChild.appendChild(d.createElement('em'));
 out.template = [names(template.content.querySelectorAll('*')), template.innerHTML,
   names(d.getElementsByTagName('em'))];
 const svg = d.createElementNS('http://www.w3.org/2000/svg', 'svg');
-for (const name of ['a', 'A', 'style', 'foreignObject', 'img']) svg.appendChild(d.createElementNS(svg.namespaceURI, name));
+for (const name of ['a', 'A', 'style', 'foreignObject', 'img']) {
+  svg.appendChild(d.createElementNS(svg.namespaceURI, name));
+}
 d.body.appendChild(svg);
 // Made only through createElementNS: names where nwsapi and the Selectors spec part ways.
 const odd = d.createElement('div');
@@ -152,9 +156,11 @@ def fast() -> dict:
     return run_battery("fast")
 
 
-@pytest.mark.parametrize("observation", ["before", "afterAppend", "afterMove", "afterRemove", "afterInnerHTML",
-                                         "roots", "rootsAttached", "cycle", "hostCycle", "selectors", "template", "text", "records",
-                                         "readable"])
+OBSERVATIONS = ["before", "afterAppend", "afterMove", "afterRemove", "afterInnerHTML", "roots", "rootsAttached",
+                "cycle", "hostCycle", "selectors", "template", "text", "records", "readable"]
+
+
+@pytest.mark.parametrize("observation", OBSERVATIONS)
 def test_fast_paths_observe_the_same_dom(plain, fast, observation):
     assert fast[observation] == plain[observation]
 

@@ -1,8 +1,10 @@
 'use strict';
 /*
- * Exact shortcuts through jsdom's internals for what the extraction worker does, applied before jsdom is
- * loaded (its modules copy these functions when they load). Each one leaves every DOM result identical;
- * why is written next to it. Readability.js itself is never touched.
+ * Exact shortcuts through jsdom's internals for what the extraction worker does. install() runs before
+ * the worker loads jsdom: helper functions that jsdom's modules copy when they load are replaced first,
+ * then jsdom is loaded and prototypes are patched in place. Each shortcut leaves every DOM result
+ * identical; why is written next to it, and tests/test_normalizer_fastpaths.py compares a battery of
+ * DOM operations with and without them. Readability.js itself is never touched.
  */
 
 /**
@@ -74,6 +76,11 @@ function singleWalkModifiedAfterLoad(load, FORGOTTEN) {
   const { domSymbolTree } = load('jsdom/lib/jsdom/living/helpers/internal-constants.js');
   const { invalidateStyleCache } = load('jsdom/lib/jsdom/living/helpers/style-rules.js');
   const NodeImpl = load('jsdom/lib/jsdom/living/nodes/Node-impl.js').implementation;
+  const ElementImpl = load('jsdom/lib/jsdom/living/nodes/Element-impl.js').implementation;
+  // jsdom's own memoizing wrapper would write into the frozen forgotten memo: it must not be in use.
+  if (ElementImpl.prototype.getElementsByTagName.name !== 'memoized') {
+    throw new Error('jsdom was loaded before the memoized-query shortcut could be installed');
+  }
   for (const name of ['_modified', '_clearMemoizedQueries']) {
     if (typeof NodeImpl.prototype[name] !== 'function') throw new Error(`jsdom's Node has no ${name}`);
   }
@@ -171,9 +178,8 @@ function skipImpossibleHierarchyCheck(load) {
     }
   };
   NodeImpl.prototype._preInsertValidity = function preInsertValidity(nodeImpl, childImpl) {
-    if (childImpl === null && nodeImpl !== this && this.nodeType === NODE_TYPE.ELEMENT_NODE && cannotContain(nodeImpl)) {
-      return undefined;
-    }
+    const parentIsElement = this.nodeType === NODE_TYPE.ELEMENT_NODE;
+    if (childImpl === null && nodeImpl !== this && parentIsElement && cannotContain(nodeImpl)) return undefined;
     return check.call(this, nodeImpl, childImpl);
   };
 }
