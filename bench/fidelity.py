@@ -20,7 +20,9 @@ scaling) are computed per repeat and summarised as min/median/max. Each side als
 milliseconds per document over the timed passes (user + system of the measuring process and its Node
 workers, read from Linux ``/proc``; the reference's Node process reports its own): load from other
 processes changes it far less than throughput, so ``cpu_ratio_reference_over_ours_all`` tells whether
-ours does less work, and ``cpu_bound_all_cores_over_reference`` what that allows on every core.
+ours does less work, and ``cpu_bound_all_cores_over_reference`` what that allows on every core. Ours
+also shows how much of its CPU the Node workers used (``of_which_node_workers``; the rest is the Python
+parent: decoding, html2text, pipes).
 
 No caches: the normalizer keeps no content cache, so every timed round redoes every document in full.
 A crawl does skip the DOM for a capture whose payload digest its page already normalized (storage's
@@ -146,34 +148,34 @@ def normalize_all(normalizer: Normalizer, pairs: list[Pair], threads: int) -> li
 
 # --- one measurement, run in a child process (so that pinning covers the Node workers it starts) -------
 
-def tree_cpu_seconds() -> float:
-    """CPU seconds (user + system) used so far by this process and its live children (the Node workers)."""
+def tree_cpu_seconds() -> tuple[float, float]:
+    """CPU seconds (user + system) used so far by this process, and by its live children (the Node workers)."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = time.process_time()
+    children = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:  # gone meanwhile
             continue
         if int(fields[1]) == os.getpid():  # fields[1] is the parent pid; [11], [12]: utime, stime in ticks
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+            children += (int(fields[11]) + int(fields[12])) / tick
+    return time.process_time(), children
 
 
 def measure_ours(pairs: list[Pair], workers: int | None, rounds: int) -> dict:
     with Normalizer(workers=workers) as normalizer:
         threads = 2 * normalizer.workers  # enough callers to keep every worker busy
         normalize_all(normalizer, pairs, threads)  # warm-up: workers started, JIT warm
-        cpu_started = tree_cpu_seconds()
+        parent_started, workers_started = tree_cpu_seconds()
         started = time.perf_counter()
         for _ in range(rounds):
             outcomes = normalize_all(normalizer, pairs, threads)
         seconds = time.perf_counter() - started
-        cpu = tree_cpu_seconds() - cpu_started  # before close: the workers are still there to be read
+        parent, workers = tree_cpu_seconds()  # before close: the workers are still there to be read
     exact = sum(result is not None and result.document == pair.expected
                 for pair, (result, _) in zip(pairs, outcomes))
-    return {"docs": len(pairs) * rounds, "seconds": seconds, "cpu": cpu, "exact": exact,
-            "workers": normalizer.workers}
+    return {"docs": len(pairs) * rounds, "seconds": seconds, "cpu": parent - parent_started + workers - workers_started,
+            "worker_cpu": workers - workers_started, "exact": exact, "workers": normalizer.workers}
 
 
 def measure_reference(pairs: list[Pair], rounds: int, node_modules: str) -> dict:
@@ -234,7 +236,9 @@ def throughput(corpus: Path, args: argparse.Namespace, node_modules: str) -> Non
             rate = figures["docs"] / figures["seconds"]
             rates[side].append(rate)
             cpu_ms[side].append(1000 * figures["cpu"] / figures["docs"])
-            print(f"repeat={repeat} {side}_docs_per_s={rate:.2f} cpu_ms_per_doc={cpu_ms[side][-1]:.1f} "
+            split = (f" of_which_node_workers={1000 * figures['worker_cpu'] / figures['docs']:.1f}"
+                     if "worker_cpu" in figures else "")
+            print(f"repeat={repeat} {side}_docs_per_s={rate:.2f} cpu_ms_per_doc={cpu_ms[side][-1]:.1f}{split} "
                   f"exact={figures['exact']}/{figures['docs'] // args.rounds} workers={figures['workers']}")
     print(f"cores={cores} rounds={args.rounds} repeats={args.repeats}")
     for side, values in rates.items():

@@ -15,7 +15,7 @@
  * The worker exits when stdin closes.
  *
  * Browser behaviour: links, titles and <noscript> parsing follow the Chromium that made the corpus where
- * it differs from jsdom (chromium.js).
+ * it differs from jsdom (chromium.js). Speed: exact shortcuts through jsdom's internals (fastpaths.js).
  *
  * Modules: resolved from POLICYTRACK_NODE_MODULES (a node_modules directory) when set, otherwise by
  * Node's normal lookup (upward from this file to the repository's node_modules, then NODE_PATH).
@@ -75,6 +75,8 @@ function loadReadability() {
 
 let JSDOM, VirtualConsole, Readability;
 try {
+  // Exact shortcuts through jsdom's tree bookkeeping; they must be in place before jsdom loads.
+  require('./fastpaths').install(load);
   ({ JSDOM, VirtualConsole } = load('jsdom'));
   enableScriptingFlag(load('jsdom/lib/jsdom/browser/parser/html.js'));
   Readability = loadReadability();

@@ -33,6 +33,11 @@ MAX_DOCUMENTS_PER_WORKER = 1000
 # V8 heap limit of a worker: a worker reusing one window stays near 200 MB over 700+ corpus documents,
 # and documents are at most oversize.MAX_DOCUMENT_CHARS; one that still needs more fails alone.
 WORKER_HEAP_MB = 1024
+# V8 young generation (semi-space) of a worker. Each document's DOM is garbage once it is extracted, but
+# with the default 16 MB semi-space much of it survives a scavenge or two and is copied each time:
+# scavenges were ~12% of a worker's CPU on the corpus. 128 MB makes most of it die young (scavenge time
+# halved, the worker's CPU per document ~3-7% lower) for ~200 MB more peak resident memory per worker.
+WORKER_SEMI_SPACE_MB = 128
 STARTUP_TIMEOUT = 60.0
 _INSTALL_HINT = "run 'make install' in the repository root"
 
@@ -247,7 +252,8 @@ class WorkerPool:
             raise ConfigurationError(f"Readability.js {version} is installed in {node_modules} but the corpus "
                                      f"form needs {READABILITY_VERSION}; {_INSTALL_HINT}")
         self.timeout = timeout
-        self._argv = [node, f"--max-old-space-size={WORKER_HEAP_MB}", str(WORKER_SCRIPT)]
+        self._argv = [node, f"--max-old-space-size={WORKER_HEAP_MB}", f"--max-semi-space-size={WORKER_SEMI_SPACE_MB}",
+                      str(WORKER_SCRIPT)]
         self._env = {**os.environ, "POLICYTRACK_NODE_MODULES": str(node_modules)}
         self._idle: queue.Queue[_Worker | None] = queue.Queue()
         self._lock = threading.Lock()
