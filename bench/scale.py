@@ -50,11 +50,12 @@ from policytrack.localarchive import LocalArchive, WarcCapture  # noqa: E402
 LIFTED = ["-s", "POLICYTRACK_CDX_RATE_PER_MINUTE=60000", "-s", "POLICYTRACK_CAPTURE_RATE_PER_SECOND=2000"]
 
 
-def build_archive(pages: int, captures: int, changes: int) -> tuple[list[tuple[str, str]], list[WarcCapture]]:
-    """``pages`` synthetic sites ((hostname, url) each) and all their captures."""
+def build_archive(pages: int, captures: int, changes: int, years: int = 10) -> tuple[list[tuple[str, str]], list[WarcCapture]]:
+    """``pages`` synthetic sites ((hostname, url) each) and all their captures, spread over ``years`` years
+    (ending in 2022 for 10 years; ten more years start ten years earlier)."""
     sites, records = [], []
-    start = datetime(2012, 1, 1)
-    step = timedelta(days=3650 // captures)
+    start = datetime(2022 - years, 1, 1)
+    step = timedelta(days=365 * years // captures)
     for n in range(pages):
         site = f"site{n:05d}.example"
         url = f"https://{site}/privacy"
