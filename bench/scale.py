@@ -76,6 +76,11 @@ class Sampled:
     names: dict[int, str] = field(default_factory=dict)
     node_total_peak: int = 0
     total_peak: int = 0                                       # the whole tree at once
+    cpu: dict[int, float] = field(default_factory=dict)       # pid -> CPU seconds used (user + system), last seen
+
+    def cpu_seconds(self, name: str | None = None) -> float:
+        """CPU used by the tree's processes (those called ``name`` only), up to the last sample."""
+        return sum(t for pid, t in self.cpu.items() if name is None or self.names.get(pid) == name)
 
     def sample(self) -> None:
         children: dict[int, list[int]] = {}
@@ -98,6 +103,7 @@ class Sampled:
             if rss is None:
                 continue
             self.peak[pid] = max(self.peak.get(pid, 0), rss)
+            self.cpu[pid] = max(self.cpu.get(pid, 0.0), _cpu(pid))
             total += rss
             self.names.setdefault(pid, _name(pid))
             if self.names[pid] == "node":
@@ -117,6 +123,27 @@ def _rss(pid: int) -> int | None:
     except OSError:
         return None
     return None
+
+
+def _cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _postmaster(port: int) -> int:
+    """The pid of the PostgreSQL server listening on ``port`` (its backends are its children)."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if argv and argv[0].endswith(b"/postgres") and b"-p" in argv and str(port).encode() in argv:
+                return int(entry)
+    raise SystemExit(f"no PostgreSQL server found on port {port}")
 
 
 def _name(pid: int) -> str:
@@ -161,40 +188,79 @@ def measure(db: str, spec: str, workers: int, extra: tuple[str, ...] = ()) -> tu
     return seconds, sampled, run
 
 
-def measure_distributed(spec: str, sites: list[tuple[str, str]], workers: int, changes: int,
-                        tmp: Path) -> tuple[float, dict, list[int], bool]:
+@dataclass
+class CpuShares:
+    """CPU seconds used during one distributed run, by component (the whole machine's load on the crawl)."""
+
+    worker_python: float
+    worker_node: float
+    archive: float       # pywb: on a real deployment the archive is another machine
+    postgres: float
+    redis: float
+    bench: float         # this process: the queue polls and the samples
+
+    @property
+    def total(self) -> float:
+        return self.worker_python + self.worker_node + self.archive + self.postgres + self.redis + self.bench
+
+
+def measure_distributed(spec: str, archive_pid: int, sites: list[tuple[str, str]], workers: int, changes: int,
+                        tmp: Path, pin: bool) -> tuple[float, dict, list[int], bool, CpuShares]:
     """Queue every page and let ``workers`` worker processes crawl them; seconds, summed run counts,
-    peak RSS of each worker's process tree, and whether every page is done once and right."""
+    peak RSS of each worker's process tree, whether every page is done once and right, and the CPU used.
+
+    ``pin``: worker i (with its Node worker) may run only on core i mod the cores, so one worker is at
+    most one core -- the fair baseline for a speed-up on N cores."""
+    from sqlalchemy.engine import make_url
+
     from crawler.distributed.queue import PageQueue, connect
     from storage.testing import shared_server
-    from tests.redisserver import redis_server
+    from tests.redisserver import RedisServer
 
     server = shared_server()
     db = server.create_database()
+    cores = os.cpu_count() or 1
     try:
         add_sites(db, sites)
-        with redis_server(tmp) as redis:
+        redis_server = RedisServer(tmp).start()
+        try:
+            redis = redis_server.url
             queue = PageQueue(connect(redis))
-            started = time.monotonic()
             assert cli("crawl", "--distributed", "--redis", redis, "--db", db).returncode == 0
+            others = {name: Sampled(pid) for name, pid in (("archive", archive_pid),
+                                                           ("postgres", _postmaster(make_url(db).port)),
+                                                           ("redis", redis_server.proc.pid))}
+            for sampled in others.values():
+                sampled.sample()
+            before = {name: sampled.cpu_seconds() for name, sampled in others.items()}
+            bench_before = time.process_time()
+            started = time.monotonic()
             procs = [subprocess.Popen([sys.executable, "-m", "policytrack.cli", "worker", "--redis", redis, "--db", db,
                                        "--archive", spec, "--workers", "1", "--pages", "2", *LIFTED], cwd=REPO,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                      preexec_fn=(lambda core=i % cores: os.sched_setaffinity(0, {core})) if pin else None)
+                     for i in range(workers)]
             samples = [Sampled(p.pid) for p in procs]
             try:
                 while True:
-                    for sampled in samples:
+                    for sampled in (*samples, *others.values()):
                         sampled.sample()
                     status = queue.status()  # in-process: a CLI call per poll would eat the CPU measured
                     if status.pending == 0 and status.in_flight == 0:
                         break
                     time.sleep(0.5)
                 seconds = time.monotonic() - started
+                cpu = CpuShares(sum(s.cpu_seconds() - s.cpu_seconds("node") for s in samples),
+                                sum(s.cpu_seconds("node") for s in samples),
+                                *(others[name].cpu_seconds() - before[name] for name in ("archive", "postgres", "redis")),
+                                time.process_time() - bench_before)
             finally:
                 for proc in procs:
                     proc.terminate()
                 for proc in procs:
                     proc.wait(timeout=60)
+        finally:
+            redis_server.stop()
         runs = json.loads(cli("runs", "--json", "--limit", "1000000", "--db", db).stdout)
     finally:
         server.drop_database(db)
@@ -209,26 +275,36 @@ def measure_distributed(spec: str, sites: list[tuple[str, str]], workers: int, c
     right = (not status.failed and sorted(s for r in done for s in r["sites"]) == sorted(s for s, _ in sites)
              and counts.get("versions_new") == len(sites) * (changes + 1))
     peaks = [s.total_peak for s in samples]
-    return seconds, counts, peaks, right
+    return seconds, counts, peaks, right, cpu
 
 
 def main_distributed(args: argparse.Namespace) -> int:
     size = int(args.pages.split(",")[0])
     counts_of_workers = [int(n) for n in args.distributed.split(",")]
-    print(f"regime a (no archive limit): {size} pages, {args.captures} captures each", flush=True)
+    cores = os.cpu_count() or 1
+    print(f"regime a (no archive limit): {size} pages, {args.captures} captures each, {cores} cores, workers "
+          f"{'pinned one core each' if args.pin else 'not pinned'}; CPU columns: CPU seconds per page", flush=True)
     print(f"{'workers':>7} {'seconds':>8} {'pages/min':>9} {'fetched/s':>9} {'worker_peak_MB':>14} "
-          f"{'speed-up':>8} {'history':>7}", flush=True)
+          f"{'speed-up':>8} {'history':>7} {'py':>5} {'node':>5} {'pywb':>5} {'pg':>5} {'redis':>5} {'bench':>5} "
+          f"{'load':>5}", flush=True)
     ok, baseline = True, None
     with tempfile.TemporaryDirectory() as tmp, LocalArchive(Path(tmp) / "archive") as archive:
         sites, records = build_archive(size, args.captures, args.changes)
         spec = archive.add_collection(f"scale{size}", records)
+        # Warm-up (not shown): pywb loads its index, the OS caches the code, PostgreSQL its template.
+        measure_distributed(spec, archive.pid, sites[:8], 1, args.changes, Path(tmp), args.pin)
         for workers in counts_of_workers:
-            seconds, counts, peaks, right = measure_distributed(spec, sites, workers, args.changes, Path(tmp))
+            seconds, counts, peaks, right, cpu = measure_distributed(spec, archive.pid, sites, workers, args.changes,
+                                                                     Path(tmp), args.pin)
             ok &= right
             rate = size / seconds * 60
             baseline = baseline or rate
+            per_page = [c / size for c in (cpu.worker_python, cpu.worker_node, cpu.archive, cpu.postgres, cpu.redis,
+                                           cpu.bench)]
             print(f"{workers:>7} {seconds:>8.1f} {rate:>9.1f} {counts.get('captures_fetched', 0) / seconds:>9.1f} "
-                  f"{max(peaks) / 2**20:>14.0f} {rate / baseline:>8.2f} {'right' if right else 'WRONG':>7}", flush=True)
+                  f"{max(peaks) / 2**20:>14.0f} {rate / baseline:>8.2f} {'right' if right else 'WRONG':>7} "
+                  + " ".join(f"{c:>5.3f}" for c in per_page) + f" {cpu.total / (seconds * cores):>5.0%}", flush=True)
+    print("load: CPU used by everything above / (seconds x cores); the rest of the machine is other programs")
     return 0 if ok else 1
 
 
@@ -240,6 +316,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="normalizer (Node) workers")
     parser.add_argument("--distributed", metavar="N,N,...",
                         help="scale-out instead: crawl the first size with N worker processes each (e.g. 1,2,4)")
+    parser.add_argument("--pin", action="store_true",
+                        help="scale-out: pin worker i (and its Node worker) to core i mod cores: 1 worker = 1 core")
     args = parser.parse_args()
     if args.distributed:
         return main_distributed(args)
