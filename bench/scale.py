@@ -205,7 +205,7 @@ class CpuShares:
 
 
 def measure_distributed(spec: str, archive_pid: int, sites: list[tuple[str, str]], workers: int, changes: int,
-                        tmp: Path, pin: bool) -> tuple[float, dict, list[int], bool, CpuShares]:
+                        tmp: Path, pin: bool, pages_at_once: int) -> tuple[float, dict, list[int], bool, CpuShares]:
     """Queue every page and let ``workers`` worker processes crawl them; seconds, summed run counts,
     peak RSS of each worker's process tree, whether every page is done once and right, and the CPU used.
 
@@ -213,7 +213,8 @@ def measure_distributed(spec: str, archive_pid: int, sites: list[tuple[str, str]
     most one core -- the fair baseline for a speed-up on N cores."""
     from sqlalchemy.engine import make_url
 
-    from crawler.distributed.queue import PageQueue, connect
+    import storage
+    from crawler.distributed.queue import PageQueue, connect, enqueue_sites
     from storage.testing import shared_server
     from tests.redisserver import RedisServer
 
@@ -226,22 +227,32 @@ def measure_distributed(spec: str, archive_pid: int, sites: list[tuple[str, str]
         try:
             redis = redis_server.url
             queue = PageQueue(connect(redis))
-            assert cli("crawl", "--distributed", "--redis", redis, "--db", db).returncode == 0
-            others = {name: Sampled(pid) for name, pid in (("archive", archive_pid),
-                                                           ("postgres", _postmaster(make_url(db).port)),
-                                                           ("redis", redis_server.proc.pid))}
-            for sampled in others.values():
-                sampled.sample()
-            before = {name: sampled.cpu_seconds() for name, sampled in others.items()}
-            bench_before = time.process_time()
-            started = time.monotonic()
             procs = [subprocess.Popen([sys.executable, "-m", "policytrack.cli", "worker", "--redis", redis, "--db", db,
-                                       "--archive", spec, "--workers", "1", "--pages", "2", *LIFTED], cwd=REPO,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                       "--archive", spec, "--workers", "1", "--pages", str(pages_at_once), *LIFTED],
+                                      cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                       preexec_fn=(lambda core=i % cores: os.sched_setaffinity(0, {core})) if pin else None)
                      for i in range(workers)]
             samples = [Sampled(p.pid) for p in procs]
             try:
+                # The clock starts once every worker is up (a process start is not crawling) and the pages
+                # are queued in-process (so is the queueing command's start).
+                while len(queue.status().workers) < workers:
+                    assert all(p.poll() is None for p in procs), "a worker exited while starting"
+                    time.sleep(0.2)
+                others = {name: Sampled(pid) for name, pid in (("archive", archive_pid),
+                                                               ("postgres", _postmaster(make_url(db).port)),
+                                                               ("redis", redis_server.proc.pid))}
+                for sampled in (*samples, *others.values()):
+                    sampled.sample()
+                before = {name: sampled.cpu_seconds() for name, sampled in others.items()}
+                workers_before = [(s.cpu_seconds(), s.cpu_seconds("node")) for s in samples]
+                bench_before = time.process_time()
+                started = time.monotonic()
+                database = storage.open_database(db)
+                try:
+                    enqueue_sites(queue, database, None)
+                finally:
+                    database.dispose()
                 while True:
                     for sampled in (*samples, *others.values()):
                         sampled.sample()
@@ -250,8 +261,9 @@ def measure_distributed(spec: str, archive_pid: int, sites: list[tuple[str, str]
                         break
                     time.sleep(0.5)
                 seconds = time.monotonic() - started
-                cpu = CpuShares(sum(s.cpu_seconds() - s.cpu_seconds("node") for s in samples),
-                                sum(s.cpu_seconds("node") for s in samples),
+                cpu = CpuShares(sum(s.cpu_seconds() - s.cpu_seconds("node") - (b[0] - b[1])
+                                    for s, b in zip(samples, workers_before)),
+                                sum(s.cpu_seconds("node") - b[1] for s, b in zip(samples, workers_before)),
                                 *(others[name].cpu_seconds() - before[name] for name in ("archive", "postgres", "redis")),
                                 time.process_time() - bench_before)
             finally:
@@ -287,15 +299,15 @@ def main_distributed(args: argparse.Namespace) -> int:
     print(f"{'workers':>7} {'seconds':>8} {'pages/min':>9} {'fetched/s':>9} {'worker_peak_MB':>14} "
           f"{'speed-up':>8} {'history':>7} {'py':>5} {'node':>5} {'pywb':>5} {'pg':>5} {'redis':>5} {'bench':>5} "
           f"{'load':>5}", flush=True)
-    ok, baseline = True, None
+    ok, baseline, first = True, None, None
     with tempfile.TemporaryDirectory() as tmp, LocalArchive(Path(tmp) / "archive") as archive:
         sites, records = build_archive(size, args.captures, args.changes)
         spec = archive.add_collection(f"scale{size}", records)
         # Warm-up (not shown): pywb loads its index, the OS caches the code, PostgreSQL its template.
-        measure_distributed(spec, archive.pid, sites[:8], 1, args.changes, Path(tmp), args.pin)
+        measure_distributed(spec, archive.pid, sites[:8], 1, args.changes, Path(tmp), args.pin, args.pages_at_once)
         for workers in counts_of_workers:
             seconds, counts, peaks, right, cpu = measure_distributed(spec, archive.pid, sites, workers, args.changes,
-                                                                     Path(tmp), args.pin)
+                                                                     Path(tmp), args.pin, args.pages_at_once)
             ok &= right
             rate = size / seconds * 60
             baseline = baseline or rate
@@ -304,7 +316,17 @@ def main_distributed(args: argparse.Namespace) -> int:
             print(f"{workers:>7} {seconds:>8.1f} {rate:>9.1f} {counts.get('captures_fetched', 0) / seconds:>9.1f} "
                   f"{max(peaks) / 2**20:>14.0f} {rate / baseline:>8.2f} {'right' if right else 'WRONG':>7} "
                   + " ".join(f"{c:>5.3f}" for c in per_page) + f" {cpu.total / (seconds * cores):>5.0%}", flush=True)
+            first = first or (workers, cpu, size)
     print("load: CPU used by everything above / (seconds x cores); the rest of the machine is other programs")
+    # What the CPU per page allows on this machine with nothing else running: a worker is at most one core
+    # (its Python and its Node worker), and everything -- pywb, PostgreSQL, Redis -- shares the cores.
+    n1, cpu1, pages1 = first
+    worker_seconds, all_seconds = (cpu1.worker_python + cpu1.worker_node) / pages1, cpu1.total / pages1
+    alone = min(1.0, cores / n1) / worker_seconds if n1 == 1 else None
+    for workers in counts_of_workers:
+        rate = min(workers / worker_seconds, cores / all_seconds)
+        print(f"ceiling from CPU per page ({workers} worker(s), {cores} cores, nothing else running): "
+              f"{rate * 60:.0f} pages/min" + (f", speed-up {rate / alone:.2f}" if alone else ""))
     return 0 if ok else 1
 
 
@@ -316,6 +338,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="normalizer (Node) workers")
     parser.add_argument("--distributed", metavar="N,N,...",
                         help="scale-out instead: crawl the first size with N worker processes each (e.g. 1,2,4)")
+    parser.add_argument("--pages-at-once", type=int, default=4,
+                        help="scale-out: pages each worker crawls at once (its --pages; default 4)")
     parser.add_argument("--pin", action="store_true",
                         help="scale-out: pin worker i (and its Node worker) to core i mod cores: 1 worker = 1 core")
     args = parser.parse_args()
