@@ -6,6 +6,11 @@ to the one page -- on a long-lived ``AsyncCrawlerRunner``; the reactor is never 
 Redis calls run in threads. While a page is being crawled its delivery is renewed every heartbeat, so
 only a worker that stopped beating (killed, machine lost, hung) has its page redelivered.
 
+Each run is recorded with trigger ``worker`` and the worker's name (HOST:PID); heartbeats say which pages
+(and runs) a worker has in hand. Outages are waited out: a Redis restart (pulling, reporting and the
+shared budget retry until it answers) and a database that does not answer (no page is taken until it
+does; a run it cut short is recorded ``interrupted`` once it is back, and its page queued again uncounted).
+
 SIGTERM/SIGINT: the worker takes no new page, stops its crawls gracefully (what was fetched is stored)
 and gives their pages back to the queue; a second signal leaves at once (the pages then come back after
 the visibility timeout).
