@@ -50,11 +50,12 @@ from policytrack.localarchive import LocalArchive, WarcCapture  # noqa: E402
 LIFTED = ["-s", "POLICYTRACK_CDX_RATE_PER_MINUTE=60000", "-s", "POLICYTRACK_CAPTURE_RATE_PER_SECOND=2000"]
 
 
-def build_archive(pages: int, captures: int, changes: int) -> tuple[list[tuple[str, str]], list[WarcCapture]]:
-    """``pages`` synthetic sites ((hostname, url) each) and all their captures."""
+def build_archive(pages: int, captures: int, changes: int, years: int = 10) -> tuple[list[tuple[str, str]], list[WarcCapture]]:
+    """``pages`` synthetic sites ((hostname, url) each) and all their captures, spread over ``years`` years
+    (ending in 2022 for 10 years; ten more years start ten years earlier)."""
     sites, records = [], []
-    start = datetime(2012, 1, 1)
-    step = timedelta(days=3650 // captures)
+    start = datetime(2022 - years, 1, 1)
+    step = timedelta(days=365 * years // captures)
     for n in range(pages):
         site = f"site{n:05d}.example"
         url = f"https://{site}/privacy"
@@ -75,6 +76,11 @@ class Sampled:
     names: dict[int, str] = field(default_factory=dict)
     node_total_peak: int = 0
     total_peak: int = 0                                       # the whole tree at once
+    cpu: dict[int, float] = field(default_factory=dict)       # pid -> CPU seconds used (user + system), last seen
+
+    def cpu_seconds(self, name: str | None = None) -> float:
+        """CPU used by the tree's processes (those called ``name`` only), up to the last sample."""
+        return sum(t for pid, t in self.cpu.items() if name is None or self.names.get(pid) == name)
 
     def sample(self) -> None:
         children: dict[int, list[int]] = {}
@@ -97,6 +103,7 @@ class Sampled:
             if rss is None:
                 continue
             self.peak[pid] = max(self.peak.get(pid, 0), rss)
+            self.cpu[pid] = max(self.cpu.get(pid, 0.0), _cpu(pid))
             total += rss
             self.names.setdefault(pid, _name(pid))
             if self.names[pid] == "node":
@@ -116,6 +123,27 @@ def _rss(pid: int) -> int | None:
     except OSError:
         return None
     return None
+
+
+def _cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _postmaster(port: int) -> int:
+    """The pid of the PostgreSQL server listening on ``port`` (its backends are its children)."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if argv and argv[0].endswith(b"/postgres") and b"-p" in argv and str(port).encode() in argv:
+                return int(entry)
+    raise SystemExit(f"no PostgreSQL server found on port {port}")
 
 
 def _name(pid: int) -> str:
@@ -160,40 +188,91 @@ def measure(db: str, spec: str, workers: int, extra: tuple[str, ...] = ()) -> tu
     return seconds, sampled, run
 
 
-def measure_distributed(spec: str, sites: list[tuple[str, str]], workers: int, changes: int,
-                        tmp: Path) -> tuple[float, dict, list[int], bool]:
+@dataclass
+class CpuShares:
+    """CPU seconds used during one distributed run, by component (the whole machine's load on the crawl)."""
+
+    worker_python: float
+    worker_node: float
+    archive: float       # pywb: on a real deployment the archive is another machine
+    postgres: float
+    redis: float
+    bench: float         # this process: the queue polls and the samples
+
+    @property
+    def total(self) -> float:
+        return self.worker_python + self.worker_node + self.archive + self.postgres + self.redis + self.bench
+
+
+def measure_distributed(spec: str, archive_pid: int, sites: list[tuple[str, str]], workers: int, changes: int,
+                        tmp: Path, pin: bool, pages_at_once: int) -> tuple[float, dict, list[int], bool, CpuShares]:
     """Queue every page and let ``workers`` worker processes crawl them; seconds, summed run counts,
-    peak RSS of each worker's process tree, and whether every page is done once and right."""
-    from crawler.distributed.queue import PageQueue, connect
+    peak RSS of each worker's process tree, whether every page is done once and right, and the CPU used.
+
+    ``pin``: worker i (with its Node worker) may run only on core i mod the cores, so one worker is at
+    most one core -- the fair baseline for a speed-up on N cores."""
+    from sqlalchemy.engine import make_url
+
+    import storage
+    from crawler.distributed.queue import PageQueue, connect, enqueue_sites
     from storage.testing import shared_server
-    from tests.redisserver import redis_server
+    from tests.redisserver import RedisServer
 
     server = shared_server()
     db = server.create_database()
+    cores = os.cpu_count() or 1
     try:
         add_sites(db, sites)
-        with redis_server(tmp) as redis:
+        redis_server = RedisServer(tmp).start()
+        try:
+            redis = redis_server.url
             queue = PageQueue(connect(redis))
-            started = time.monotonic()
-            assert cli("crawl", "--distributed", "--redis", redis, "--db", db).returncode == 0
             procs = [subprocess.Popen([sys.executable, "-m", "policytrack.cli", "worker", "--redis", redis, "--db", db,
-                                       "--archive", spec, "--workers", "1", "--pages", "2", *LIFTED], cwd=REPO,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
+                                       "--archive", spec, "--workers", "1", "--pages", str(pages_at_once), *LIFTED],
+                                      cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                      preexec_fn=(lambda core=i % cores: os.sched_setaffinity(0, {core})) if pin else None)
+                     for i in range(workers)]
             samples = [Sampled(p.pid) for p in procs]
             try:
+                # The clock starts once every worker is up (a process start is not crawling) and the pages
+                # are queued in-process (so is the queueing command's start).
+                while len(queue.status().workers) < workers:
+                    assert all(p.poll() is None for p in procs), "a worker exited while starting"
+                    time.sleep(0.2)
+                others = {name: Sampled(pid) for name, pid in (("archive", archive_pid),
+                                                               ("postgres", _postmaster(make_url(db).port)),
+                                                               ("redis", redis_server.proc.pid))}
+                for sampled in (*samples, *others.values()):
+                    sampled.sample()
+                before = {name: sampled.cpu_seconds() for name, sampled in others.items()}
+                workers_before = [(s.cpu_seconds(), s.cpu_seconds("node")) for s in samples]
+                bench_before = time.process_time()
+                started = time.monotonic()
+                database = storage.open_database(db)
+                try:
+                    enqueue_sites(queue, database, None)
+                finally:
+                    database.dispose()
                 while True:
-                    for sampled in samples:
+                    for sampled in (*samples, *others.values()):
                         sampled.sample()
                     status = queue.status()  # in-process: a CLI call per poll would eat the CPU measured
                     if status.pending == 0 and status.in_flight == 0:
                         break
                     time.sleep(0.5)
                 seconds = time.monotonic() - started
+                cpu = CpuShares(sum(s.cpu_seconds() - s.cpu_seconds("node") - (b[0] - b[1])
+                                    for s, b in zip(samples, workers_before)),
+                                sum(s.cpu_seconds("node") - b[1] for s, b in zip(samples, workers_before)),
+                                *(others[name].cpu_seconds() - before[name] for name in ("archive", "postgres", "redis")),
+                                time.process_time() - bench_before)
             finally:
                 for proc in procs:
                     proc.terminate()
                 for proc in procs:
                     proc.wait(timeout=60)
+        finally:
+            redis_server.stop()
         runs = json.loads(cli("runs", "--json", "--limit", "1000000", "--db", db).stdout)
     finally:
         server.drop_database(db)
@@ -208,26 +287,46 @@ def measure_distributed(spec: str, sites: list[tuple[str, str]], workers: int, c
     right = (not status.failed and sorted(s for r in done for s in r["sites"]) == sorted(s for s, _ in sites)
              and counts.get("versions_new") == len(sites) * (changes + 1))
     peaks = [s.total_peak for s in samples]
-    return seconds, counts, peaks, right
+    return seconds, counts, peaks, right, cpu
 
 
 def main_distributed(args: argparse.Namespace) -> int:
     size = int(args.pages.split(",")[0])
     counts_of_workers = [int(n) for n in args.distributed.split(",")]
-    print(f"regime a (no archive limit): {size} pages, {args.captures} captures each", flush=True)
+    cores = os.cpu_count() or 1
+    print(f"regime a (no archive limit): {size} pages, {args.captures} captures each, {cores} cores, workers "
+          f"{'pinned one core each' if args.pin else 'not pinned'}; CPU columns: CPU seconds per page", flush=True)
     print(f"{'workers':>7} {'seconds':>8} {'pages/min':>9} {'fetched/s':>9} {'worker_peak_MB':>14} "
-          f"{'speed-up':>8} {'history':>7}", flush=True)
-    ok, baseline = True, None
+          f"{'speed-up':>8} {'history':>7} {'py':>5} {'node':>5} {'pywb':>5} {'pg':>5} {'redis':>5} {'bench':>5} "
+          f"{'load':>5}", flush=True)
+    ok, baseline, first = True, None, None
     with tempfile.TemporaryDirectory() as tmp, LocalArchive(Path(tmp) / "archive") as archive:
         sites, records = build_archive(size, args.captures, args.changes)
         spec = archive.add_collection(f"scale{size}", records)
+        # Warm-up (not shown): pywb loads its index, the OS caches the code, PostgreSQL its template.
+        measure_distributed(spec, archive.pid, sites[:8], 1, args.changes, Path(tmp), args.pin, args.pages_at_once)
         for workers in counts_of_workers:
-            seconds, counts, peaks, right = measure_distributed(spec, sites, workers, args.changes, Path(tmp))
+            seconds, counts, peaks, right, cpu = measure_distributed(spec, archive.pid, sites, workers, args.changes,
+                                                                     Path(tmp), args.pin, args.pages_at_once)
             ok &= right
             rate = size / seconds * 60
             baseline = baseline or rate
+            per_page = [c / size for c in (cpu.worker_python, cpu.worker_node, cpu.archive, cpu.postgres, cpu.redis,
+                                           cpu.bench)]
             print(f"{workers:>7} {seconds:>8.1f} {rate:>9.1f} {counts.get('captures_fetched', 0) / seconds:>9.1f} "
-                  f"{max(peaks) / 2**20:>14.0f} {rate / baseline:>8.2f} {'right' if right else 'WRONG':>7}", flush=True)
+                  f"{max(peaks) / 2**20:>14.0f} {rate / baseline:>8.2f} {'right' if right else 'WRONG':>7} "
+                  + " ".join(f"{c:>5.3f}" for c in per_page) + f" {cpu.total / (seconds * cores):>5.0%}", flush=True)
+            first = first or (workers, cpu, size)
+    print("load: CPU used by everything above / (seconds x cores); the rest of the machine is other programs")
+    # What the CPU per page allows on this machine with nothing else running: a worker is at most one core
+    # (its Python and its Node worker), and everything -- pywb, PostgreSQL, Redis -- shares the cores.
+    n1, cpu1, pages1 = first
+    worker_seconds, all_seconds = (cpu1.worker_python + cpu1.worker_node) / pages1, cpu1.total / pages1
+    alone = min(1.0, cores / n1) / worker_seconds if n1 == 1 else None
+    for workers in counts_of_workers:
+        rate = min(workers / worker_seconds, cores / all_seconds)
+        print(f"ceiling from CPU per page ({workers} worker(s), {cores} cores, nothing else running): "
+              f"{rate * 60:.0f} pages/min" + (f", speed-up {rate / alone:.2f}" if alone else ""))
     return 0 if ok else 1
 
 
@@ -239,6 +338,10 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="normalizer (Node) workers")
     parser.add_argument("--distributed", metavar="N,N,...",
                         help="scale-out instead: crawl the first size with N worker processes each (e.g. 1,2,4)")
+    parser.add_argument("--pages-at-once", type=int, default=4,
+                        help="scale-out: pages each worker crawls at once (its --pages; default 4)")
+    parser.add_argument("--pin", action="store_true",
+                        help="scale-out: pin worker i (and its Node worker) to core i mod cores: 1 worker = 1 core")
     args = parser.parse_args()
     if args.distributed:
         return main_distributed(args)

@@ -169,7 +169,8 @@ def prepare_run(db: storage.Database, settings: Settings, sites: Sequence[str] |
             pages = [page for page in pages if page.page_id in page_ids]
         targets = discovery_targets(session, sites or None) if page_ids is None else []
         run_id = storage.start_run(
-            session, trigger=trigger, archive=settings.get("POLICYTRACK_ARCHIVE"), sites=list(sites) if sites else None
+            session, trigger=trigger, archive=settings.get("POLICYTRACK_ARCHIVE"), sites=list(sites) if sites else None,
+            worker=settings.get("POLICYTRACK_WORKER"),
         )
         if schedule is not None:
             link_scheduled_run(session, run_id, *schedule)

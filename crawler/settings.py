@@ -35,6 +35,8 @@ POLICYTRACK_MAX_CAPTURE_BYTES = 50 * 1024 * 1024  # larger captures are recorded
 POLICYTRACK_CONNECT_RETRIES = 2               # retries of a refused/unresolvable connection (each logged), then the page fails
 POLICYTRACK_PAGES_IN_FLIGHT = 16               # pages crawled at once; the others wait (memory stays flat)
 POLICYTRACK_REDIS_URL = None                   # set (redis://HOST:PORT/DB): every worker shares one politeness budget
+POLICYTRACK_WORKER = None                      # the `policytrack worker` (HOST:PID) running the crawl: its runs name it
+POLICYTRACK_LEASE_TTL = 300.0                  # seconds a run's leases outlive their last renewal (storage.leases)
 
 # --- Scrapy --------------------------------------------------------------------------------------
 CONCURRENT_REQUESTS = 8

@@ -55,8 +55,10 @@ def current_service() -> "SchedulerService":
 
 class SchedulerService:
     def __init__(self, db_url: str, *, archive: str | None = None, overrides: Mapping[str, Any] | None = None,
-                 poll_seconds: float = DEFAULT_POLL_SECONDS, announce: bool = True):
+                 poll_seconds: float = DEFAULT_POLL_SECONDS, announce: bool = True, redis_url: str | None = None):
         self.db_url = db_url
+        self.redis_url = redis_url  # set: schedules queue their pages for `policytrack worker`s instead
+        self.queue: Any = None
         self.archive = archive
         self.overrides = dict(overrides or {})
         self.poll_seconds = poll_seconds
@@ -94,6 +96,10 @@ class SchedulerService:
         from scheduler.jobs import CrawlExecutor
 
         configure_logging(settings)
+        if self.redis_url:
+            from crawler.distributed.queue import PageQueue, connect
+
+            self.queue = PageQueue(connect(self.redis_url))  # unreachable: one clear line now
         self.settings = settings
         self.db = storage.open_database(self.db_url)
         self.holder = Holder.new("scheduler")
@@ -189,6 +195,11 @@ class SchedulerService:
             async with self._crawl_lock:
                 if self.stopping:
                     return None
+                if self.queue is not None:
+                    await asyncio.get_running_loop().run_in_executor(None, self._enqueue, schedule_id, sites, fire_time)
+                    if self.announce_enabled and not self.stopping:
+                        await self._after_run()  # what the workers' runs found since the last fire
+                    return None
                 crawl = LoopCrawl(self.runner, self.db, sites=sites, trigger="schedule",
                                   schedule=(schedule_id, fire_time or datetime.now(timezone.utc)))
                 self.active.add(crawl)
@@ -206,6 +217,19 @@ class SchedulerService:
             if task is not None:
                 self.job_tasks.discard(task)
         return result.run_id
+
+    def _enqueue(self, schedule_id: str, sites: list[str] | None, fire_time: datetime | None) -> None:
+        """Distributed: queue the schedule's pages; each worker's run of a page records this schedule."""
+        from crawler.distributed.queue import enqueue_sites
+
+        try:
+            added, total = enqueue_sites(self.queue, self.db, sites,
+                                         (schedule_id, fire_time or datetime.now(timezone.utc)))
+        except Exception as exc:  # Redis or the database away: the next fire time queues them
+            logger.error("schedule %s: could not queue its pages: %s", schedule_id, exc)
+            return
+        logger.warning("schedule %s: queued %d page(s) for the workers%s", schedule_id, added,
+                       f" ({total - added} already queued)" if total > added else "")
 
     def _report(self, schedule_id: str, result: Any) -> None:
         c = result.counts

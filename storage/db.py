@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -183,6 +183,17 @@ class Database:
             raise
         finally:
             session.close()
+
+    def unreachable(self) -> str | None:
+        """None if the database answers now; else why not, in one line (no URL, so no password).
+
+        For long-running processes that must wait out a database restart instead of failing work."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except DBAPIError as exc:
+            return (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+        return None
 
     def dispose(self) -> None:
         self.engine.dispose()

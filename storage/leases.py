@@ -187,17 +187,27 @@ def reap_abandoned_runs(session: Session) -> list[int]:
         lease = session.scalars(select(Lease).where(Lease.name == f"run:{run.id}")).one_or_none()
         if lease is not None and not is_dead(lease, now):
             continue
-        run.status = "interrupted"
-        run.finished_at = now
-        run.errors = [*(run.errors or []), ABANDONED_NOTE]
+        # Compare-and-swap on the status: on PostgreSQL the run may have finished (and released its
+        # lease) since it was read as running -- another worker's commit between our two reads.
+        marked = session.execute(
+            update(CrawlRun).where(CrawlRun.id == run.id, CrawlRun.status == "running")
+            .values(status="interrupted", finished_at=now, errors=[*(run.errors or []), ABANDONED_NOTE])
+            .execution_options(synchronize_session=False)
+        )
+        session.expire(run)
+        if cast(CursorResult[Any], marked).rowcount != 1:
+            continue
         if lease is not None:
             session.execute(delete(Lease).where(Lease.owner == lease.owner)
                             .execution_options(synchronize_session=False))
         reaped.append(run.id)
-    # Other dead leases (a process killed outside any run) would only be taken over later; drop them now.
+    # Other dead leases (a process killed outside any run) would only be taken over later; drop them now
+    # -- each only if still as read (a lease taken over or renewed meanwhile is someone's live lease).
     for lease in session.scalars(select(Lease)).all():
         if is_dead(lease, now):
-            session.delete(lease)
+            session.execute(delete(Lease).where(Lease.name == lease.name, Lease.owner == lease.owner,
+                                                Lease.expires_at == lease.expires_at)
+                            .execution_options(synchronize_session=False))
     if reaped:
         logger.warning("crawl runs %s were abandoned by their process: marked interrupted", reaped)
     return reaped

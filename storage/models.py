@@ -43,7 +43,7 @@ CAPTURE_STATES = ("pending", "fetched", "reused", "inferred", "failed", "skipped
 # States whose capture has a text (its content_sha256): what versions are built from.
 NORMALIZED_STATES = ("fetched", "reused", "inferred")
 RUN_STATUSES = ("running", "succeeded", "failed", "interrupted")
-RUN_TRIGGERS = ("manual", "schedule")
+RUN_TRIGGERS = ("manual", "schedule", "worker")  # worker: one page crawled by `policytrack worker`
 # What the archive said the last time a page's captures were listed (storage.sites.record_listing).
 LISTING_STATES = ("listed", "blocked", "failed")
 RUN_COUNTS = (
@@ -137,6 +137,9 @@ class CrawlRun(Base):
     pages_complete: Mapped[int] = mapped_column(default=0, server_default="0")
     pages_blocked: Mapped[int] = mapped_column(default=0, server_default="0")
     rate_limited: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The `policytrack worker` (HOST:PID) that ran it; NULL for runs of the crawl command and the
+    # scheduler (migration 0013_distributed).
+    worker: Mapped[Optional[str]] = mapped_column(String(200))
 
 
 class Snapshot(Base):

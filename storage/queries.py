@@ -98,6 +98,7 @@ class RunInfo:
     archive: str = ""
     schedule_id: str | None = None  # the schedule that started it (trigger "schedule")
     scheduled_for: datetime | None = None  # that schedule's fire time (a coalesced run: the latest)
+    worker: str | None = None  # the `policytrack worker` (HOST:PID) that ran it (trigger "worker")
 
 
 @dataclass(frozen=True)
@@ -412,7 +413,7 @@ def _run_info(run: CrawlRun, schedule_id: str | None, scheduled_for: datetime | 
         id=run.id, started_at=run.started_at, finished_at=run.finished_at, status=run.status,
         trigger=run.trigger, counts={name: getattr(run, name) for name in RUN_COUNTS},
         errors=list(run.errors or []), sites=list(run.sites) if run.sites else None, archive=run.archive,
-        schedule_id=schedule_id, scheduled_for=scheduled_for,
+        schedule_id=schedule_id, scheduled_for=scheduled_for, worker=run.worker,
     )
 
 

@@ -242,11 +242,14 @@ def page_listings(session: Session, page_ids: Sequence[int] | None = None) -> di
 # --- runs -------------------------------------------------------------------------------------------
 
 
-def start_run(session: Session, *, trigger: str = "manual", archive: str, sites: Sequence[str] | None) -> int:
+def start_run(session: Session, *, trigger: str = "manual", archive: str, sites: Sequence[str] | None,
+              worker: str | None = None) -> int:
+    """Open a run; ``worker``: the name of the `policytrack worker` running it (trigger ``worker``)."""
     if trigger not in RUN_TRIGGERS:
         raise ValueError(f"unknown run trigger {trigger!r} (expected one of {', '.join(RUN_TRIGGERS)})")
     run = CrawlRun(
         trigger=trigger,
+        worker=worker,
         archive=archive,
         sites=[lookup_hostname(h) for h in sites] if sites else None,
         status="running",

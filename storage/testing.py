@@ -57,10 +57,12 @@ def _free_port() -> int:
 class PostgresServer:
     """A server reachable at ``admin_url``; owns (and on ``stop`` removes) the cluster if it built one."""
 
-    def __init__(self, admin_url: str, base: Path | None = None, pg_ctl: list[str] | None = None):
+    def __init__(self, admin_url: str, base: Path | None = None, pg_ctl: list[str] | None = None,
+                 start_args: list[str] | None = None):
         self.admin_url = admin_url
         self._base = base
         self._pg_ctl = pg_ctl
+        self._start_args = start_args  # pg_ctl's arguments that start the cluster again (see resume)
         self._counter = 0
         self._lock = threading.Lock()
         self._template: str | None = None
@@ -100,11 +102,23 @@ class PostgresServer:
             options = (f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -F "
                        "-c full_page_writes=off -c synchronous_commit=off")
             pg_ctl = [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data)]
-            run(*pg_ctl[len(prefix):], "-l", str(base / "server.log"), "-w", "-t", "60", "-o", options, "start")
+            start_args = ["-l", str(base / "server.log"), "-w", "-t", "60", "-o", options, "start"]
+            run(*pg_ctl[len(prefix):], *start_args)
         except BaseException:
             shutil.rmtree(base, ignore_errors=True)
             raise
-        return cls(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", base, pg_ctl)
+        return cls(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", base, pg_ctl, start_args)
+
+    def halt(self) -> None:
+        """Shut the server down, keeping its cluster: PostgreSQL away, for fault tests (see :meth:`resume`)."""
+        if self._pg_ctl is None:
+            raise PostgresUnavailable(f"not our cluster ({ENV_VAR} names an existing server): cannot halt it")
+        subprocess.run([*self._pg_ctl, "-m", "fast", "-w", "stop"], capture_output=True, timeout=60, check=True)
+
+    def resume(self) -> None:
+        """Start a halted cluster again, on the same port."""
+        assert self._pg_ctl is not None and self._start_args is not None
+        subprocess.run([*self._pg_ctl, *self._start_args], capture_output=True, timeout=120, check=True)
 
     def _admin(self, sql: str, url_string: str | None = None) -> None:
         import psycopg

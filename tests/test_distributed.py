@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -106,8 +107,9 @@ def assert_each_page_done_once(db: str, sites: list[str]) -> None:
     assert sorted(site for r in completed for site in r["sites"]) == sorted(sites)
     assert all(r["counts"]["pages_complete"] == 1 for r in completed)
     for site in sites:
-        versions = run_cli("history", site, "--json", db=db).json()
-        assert [(v["first_seen"], v["last_seen"]) for v in versions] == EXPECTED, site
+        shown = run_cli("history", site, "--json", db=db)
+        assert shown.code == 0, shown.err
+        assert [(v["first_seen"], v["last_seen"]) for v in shown.json()] == EXPECTED, site
 
 
 def test_several_workers_complete_every_page_once(redis_url, postgres_url, archive_factory, workers):
@@ -117,12 +119,17 @@ def test_several_workers_complete_every_page_once(redis_url, postgres_url, archi
     assert "queued 8 page(s)" in enqueued.out
     again = run_cli("crawl", "--distributed", db=postgres_url, env={"POLICYTRACK_REDIS": redis_url})
     assert "queued 0 page(s)" in again.out and "8 already queued" in again.out
-    workers(3, redis_url, postgres_url, archive)
+    procs = workers(3, redis_url, postgres_url, archive)
     status = wait_until_drained(redis_url)
     assert status["failed"] == [], status["failed"][0]["error"]
     assert_each_page_done_once(postgres_url, sites)
-    # Heartbeats: all three are seen alive.
-    assert len(queue_status(redis_url)["workers"]) == 3
+    # Heartbeats: all three are seen alive, by name; each run says it is a worker's, and which one.
+    names = {f"{socket.gethostname()}:{proc.pid}" for proc in procs}
+    assert set(queue_status(redis_url)["workers"]) == names
+    runs = run_cli("runs", "--json", "--limit", "1000", db=postgres_url).json()
+    assert {r["trigger"] for r in runs} == {"worker"} and {r["worker"] for r in runs} <= names
+    listed = run_cli("runs", "--limit", "1000", db=postgres_url).out
+    assert f"worker {runs[0]['worker']}" in listed
 
 
 def test_a_killed_workers_page_is_redelivered_and_completed_once(redis_url, postgres_url, archive_factory, workers,
@@ -149,14 +156,22 @@ def test_a_page_failing_three_times_lands_in_the_failed_set(redis_url, postgres_
         sites, archive = many_pages(archive_factory, postgres_url, 3, proxy.url)
         proxy.add(Fault(r"/cdx.*site01", "503", times=None))
         assert run_cli("crawl", "--distributed", "--redis", redis_url, db=postgres_url).code == 0
-        workers(2, redis_url, postgres_url, archive, "-s", "POLICYTRACK_BACKOFF_BASE=0.1", "-s", "DOWNLOAD_TIMEOUT=3")
+        procs = workers(2, redis_url, postgres_url, archive, "-s", "POLICYTRACK_BACKOFF_BASE=0.1",
+                        "-s", "DOWNLOAD_TIMEOUT=3")
         status = wait_until_drained(redis_url)
     assert [(f["site"], f["attempts"]) for f in status["failed"]] == [("site01.example", 3)]
-    assert "503" in status["failed"][0]["error"]
+    failed = status["failed"][0]
+    assert "503" in failed["error"]
+    runs = run_cli("runs", "--json", "--limit", "1000", db=postgres_url).json()
+    failed_runs = [r for r in runs if r["sites"] == ["site01.example"] and r["status"] == "failed"]
+    assert len(failed_runs) == 3
+    # The failed set names the last failed run and the worker that ran it, as `runs` does.
+    last = max(failed_runs, key=lambda r: r["id"])
+    assert (failed["run_id"], failed["worker"]) == (last["id"], last["worker"])
+    assert failed["worker"] in {f"{socket.gethostname()}:{proc.pid}" for proc in procs}
     shown = run_cli("queue", "--redis", redis_url)
     assert shown.code == 1 and "failed: 1" in shown.out and "site01.example" in shown.out
-    runs = run_cli("runs", "--json", "--limit", "1000", db=postgres_url).json()
-    assert len([r for r in runs if r["sites"] == ["site01.example"] and r["status"] == "failed"]) == 3
+    assert f"run {last['id']} by {last['worker']}" in shown.out
     for site in ("site00.example", "site02.example"):
         versions = run_cli("history", site, "--json", db=postgres_url).json()
         assert [(v["first_seen"], v["last_seen"]) for v in versions] == EXPECTED
@@ -235,3 +250,16 @@ def test_the_queue_carries_on_after_redis_lost_its_data(redis_url):
     assert queue.claim("w", block_seconds=0.01) is None
     queue.enqueue([(2, "b.example", "https://b.example/privacy")])
     assert queue.claim("w", block_seconds=0.01).page_id == 2
+
+
+def test_worker_knows_the_lease_setting_and_still_warns_of_a_typo(tmp_path):
+    """`-s POLICYTRACK_LEASE_TTL=4` is a real setting (no "unknown setting" warning); a typo still warns."""
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    assert run_cli("init", db=db).code == 0
+    proc = subprocess.run([sys.executable, "-m", "policytrack.cli", "worker", "--redis", "redis://127.0.0.1:1/0",
+                           "--db", db, "-s", "POLICYTRACK_LEASE_TTL=4",
+                           "-s", "POLICYTRACK_LEASE_TLL=4"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and "cannot reach Redis" in proc.stderr, proc.stderr
+    assert "unknown setting POLICYTRACK_LEASE_TLL" in proc.stderr
+    assert "unknown setting POLICYTRACK_LEASE_TTL" not in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -12,6 +12,7 @@ of a whole minute's budget at once.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 
@@ -24,6 +25,10 @@ from crawler.distributed.queue import DEFAULT_PREFIX
 
 # Waiting for a slot: never spin faster than this (the limiter says when the window frees a slot).
 MIN_WAIT_SECONDS = 0.02
+# Redis away (restarting, network): no slot can be counted, so none is granted; ask again after this.
+REDIS_AWAY_WAIT_SECONDS = 1.0
+
+logger = logging.getLogger(__name__)
 
 
 def window_for(rate_per_second: float) -> RateLimitItemPerSecond:
@@ -45,6 +50,14 @@ class SharedBudget:
         return f"{self.prefix}pause:{host}:{kind}"
 
     def wait(self, kind: str, host: str) -> float:
+        """Redis away: the request waits (it is not sent uncounted, and it does not fail), and asks again."""
+        try:
+            return self._wait(kind, host)
+        except redis.RedisError as exc:
+            logger.warning("politeness budget unreachable (%s): %s request to %s waits", exc, kind, host)
+            return REDIS_AWAY_WAIT_SECONDS
+
+    def _wait(self, kind: str, host: str) -> float:
         paused_ms = self.client.pttl(self._pause_key(kind, host))
         if paused_ms > 0:
             return paused_ms / 1000.0
@@ -58,5 +71,8 @@ class SharedBudget:
         """Pause every worker's ``kind`` requests to ``host`` for ``seconds`` (never shortens a pause)."""
         key = self._pause_key(kind, host)
         ms = int(seconds * 1000)
-        if ms > 0 and self.client.pttl(key) < ms:
-            self.client.set(key, "1", px=ms)
+        try:
+            if ms > 0 and self.client.pttl(key) < ms:
+                self.client.set(key, "1", px=ms)
+        except redis.RedisError as exc:  # this worker still pauses (its own pool); the others are not told
+            logger.warning("could not share a %.0f s pause of %s requests to %s: %s", seconds, kind, host, exc)

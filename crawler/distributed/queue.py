@@ -19,11 +19,15 @@ import socket
 import os
 import time
 from dataclasses import dataclass
-from typing import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import redis
 
 from core.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    import storage
 
 GROUP = "workers"
 DEFAULT_PREFIX = "policytrack:"
@@ -61,6 +65,18 @@ class Delivery:
     site: str
     url: str
     deliveries: int  # how often the stream has handed this entry out (1 = first time)
+    schedule: tuple[str, datetime] | None = None  # queued by this schedule for this fire time
+
+    def fields(self) -> dict[str, str | int]:
+        return _entry(self.page_id, self.site, self.url, self.schedule)
+
+
+def _entry(page_id: int, site: str, url: str, schedule: tuple[str, datetime] | None) -> dict[str, str | int]:
+    """A page's stream entry (with the schedule that queued it, if one did)."""
+    fields: dict[str, str | int] = {"page_id": page_id, "site": site, "url": url}
+    if schedule is not None:
+        fields.update(schedule_id=schedule[0], scheduled_for=schedule[1].isoformat())
+    return fields
 
 
 @dataclass(frozen=True)
@@ -70,6 +86,8 @@ class FailedPage:
     url: str
     attempts: int
     error: str
+    run_id: int | None = None   # its last failed run (None: its workers died before recording one)
+    worker: str | None = None   # the worker that ran it
 
 
 @dataclass(frozen=True)
@@ -82,6 +100,16 @@ class QueueStatus:
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def enqueue_sites(queue: "PageQueue", db: "storage.Database", sites: Sequence[str] | None,
+                  schedule: tuple[str, datetime] | None = None) -> tuple[int, int]:
+    """Queue every page of ``sites`` (None: every tracked site); returns (pages added, pages in all)."""
+    import storage
+
+    with db.session() as session:
+        pages = storage.pages_for(session, list(sites) if sites else None)
+    return queue.enqueue(((p.page_id, p.site, p.url) for p in pages), schedule), len(pages)
 
 
 class PageQueue:
@@ -108,8 +136,9 @@ class PageQueue:
         self._group_ready = True
 
     # --- producers -------------------------------------------------------------------------------
-    def enqueue(self, pages: Iterable[tuple[int, str, str]]) -> int:
+    def enqueue(self, pages: Iterable[tuple[int, str, str]], schedule: tuple[str, datetime] | None = None) -> int:
         """Queue ``(page_id, site, url)`` pages not queued already; returns how many were added.
+        ``schedule``: (schedule id, fire time) of the schedule queueing them, which their runs record.
 
         A page that failed before is taken out of the failed set: enqueueing it again is the retry."""
         self._ensure_group()
@@ -117,7 +146,7 @@ class PageQueue:
         for page_id, site, url in pages:
             if self.r.sadd(self.queued, page_id):
                 with self.r.pipeline() as pipe:
-                    pipe.xadd(self.stream, {"page_id": page_id, "site": site, "url": url})
+                    pipe.xadd(self.stream, _entry(page_id, site, url, schedule))
                     pipe.hdel(self.failed, page_id)
                     pipe.hdel(self.attempts, page_id)
                     pipe.execute()
@@ -163,7 +192,9 @@ class PageQueue:
             return None
         info = self.r.xpending_range(self.stream, GROUP, min=message_id, max=message_id, count=1)
         deliveries = info[0]["times_delivered"] if info else 1
-        return Delivery(message_id, int(fields["page_id"]), fields["site"], fields["url"], deliveries)
+        schedule = ((fields["schedule_id"], datetime.fromisoformat(fields["scheduled_for"]))
+                    if "schedule_id" in fields else None)
+        return Delivery(message_id, int(fields["page_id"]), fields["site"], fields["url"], deliveries, schedule)
 
     def extend(self, message_id: str, consumer: str) -> None:
         """Still working on it: reset the page's idle time, so it is not redelivered (XCLAIM JUSTID)."""
@@ -181,24 +212,26 @@ class PageQueue:
     def give_back(self, delivery: Delivery) -> None:
         """Not done, not failed (the worker is stopping, the site is busy): queue it again at the end."""
         with self.r.pipeline() as pipe:
-            pipe.xadd(self.stream, {"page_id": delivery.page_id, "site": delivery.site, "url": delivery.url})
+            pipe.xadd(self.stream, delivery.fields())
             pipe.xack(self.stream, GROUP, delivery.message_id)
             pipe.xdel(self.stream, delivery.message_id)
             pipe.execute()
 
-    def fail(self, delivery: Delivery, error: str) -> bool:
-        """The page's crawl failed: queue it again, or after ``max_attempts`` failures move it to the
-        failed set. Returns True when it went to the failed set."""
+    def fail(self, delivery: Delivery, error: str, *, run_id: int | None = None, worker: str | None = None) -> bool:
+        """The page's crawl (run ``run_id`` by ``worker``) failed: queue it again, or after
+        ``max_attempts`` failures move it to the failed set. Returns True when it went to the failed set."""
         attempts = int(self.r.hincrby(self.attempts, delivery.page_id, 1))
         if attempts >= self.max_attempts:
-            self._move_to_failed(delivery, error, attempts)
+            self._move_to_failed(delivery, error, attempts, run_id=run_id, worker=worker)
             return True
         self.give_back(delivery)
         return False
 
-    def _move_to_failed(self, delivery: Delivery, error: str, attempts: int | None = None) -> None:
+    def _move_to_failed(self, delivery: Delivery, error: str, attempts: int | None = None, *,
+                        run_id: int | None = None, worker: str | None = None) -> None:
         record = {"site": delivery.site, "url": delivery.url, "error": error,
-                  "attempts": attempts if attempts is not None else delivery.deliveries - 1}
+                  "attempts": attempts if attempts is not None else delivery.deliveries - 1,
+                  "run_id": run_id, "worker": worker}
         with self.r.pipeline() as pipe:
             pipe.hset(self.failed, delivery.page_id, json.dumps(record))
             pipe.xack(self.stream, GROUP, delivery.message_id)
@@ -224,7 +257,8 @@ class PageQueue:
         self._ensure_group()
         in_flight = int(self.r.xpending(self.stream, GROUP)["pending"])
         pending = int(self.r.xlen(self.stream)) - in_flight  # acknowledged entries are deleted
-        failed = [FailedPage(int(pid), rec["site"], rec["url"], int(rec["attempts"]), rec["error"])
+        failed = [FailedPage(int(pid), rec["site"], rec["url"], int(rec["attempts"]), rec["error"],
+                             rec.get("run_id"), rec.get("worker"))
                   for pid, rec in ((pid, json.loads(raw)) for pid, raw in self.r.hgetall(self.failed).items())]
         workers = {}
         for key in self.r.scan_iter(match=f"{self.prefix}worker:*"):

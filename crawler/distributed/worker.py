@@ -6,6 +6,11 @@ to the one page -- on a long-lived ``AsyncCrawlerRunner``; the reactor is never 
 Redis calls run in threads. While a page is being crawled its delivery is renewed every heartbeat, so
 only a worker that stopped beating (killed, machine lost, hung) has its page redelivered.
 
+Each run is recorded with trigger ``worker`` and the worker's name (HOST:PID); heartbeats say which pages
+(and runs) a worker has in hand. Outages are waited out: a Redis restart (pulling, reporting and the
+shared budget retry until it answers) and a database that does not answer (no page is taken until it
+does; a run it cut short is recorded ``interrupted`` once it is back, and its page queued again uncounted).
+
 SIGTERM/SIGINT: the worker takes no new page, stops its crawls gracefully (what was fetched is stored)
 and gives their pages back to the queue; a second signal leaves at once (the pages then come back after
 the visibility timeout).
@@ -29,6 +34,8 @@ logger = logging.getLogger(__name__)
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 HEARTBEAT_SECONDS = 5.0
 BUSY_SITE_DELAY_SECONDS = 1.0  # a page whose site another run holds goes back; wait before the next pull
+STORE_RETRY_SECONDS = 2.0      # the database does not answer: ask again this often (no page is taken meanwhile)
+RECORD_ATTEMPTS = 5            # tries to record a run whose end could not be written (then its lease lapses)
 
 
 class Worker:
@@ -47,7 +54,7 @@ class Worker:
         # Renew held pages well within the visibility timeout, so only a worker that stopped beating loses them.
         self.beat_seconds = min(HEARTBEAT_SECONDS, (visibility_seconds or DEFAULT_VISIBILITY_SECONDS) / 3)
         self.stopping = False
-        self.crawls: dict[str, Any] = {}  # message id -> LoopCrawl in flight
+        self.crawls: dict[str, tuple[Delivery, Any]] = {}  # message id -> (its page, the LoopCrawl in flight)
         self.done = 0
         self.failed = 0
 
@@ -64,6 +71,7 @@ class Worker:
         from crawler.runner import crawl_settings
 
         self.overrides["POLICYTRACK_REDIS_URL"] = self.redis_url
+        self.overrides["POLICYTRACK_WORKER"] = self.name  # its runs name it (`runs`, trigger "worker")
         self.overrides["POLICYTRACK_NORMALIZER_KEEP"] = True  # one Node pool for all pages, not one per page
         settings = crawl_settings(self.db_url, self.archive, self.overrides)
         if settings["TWISTED_REACTOR"] != ASYNCIO_REACTOR:
@@ -100,7 +108,7 @@ class Worker:
             return
         logger.warning("worker %s: stopping (giving back %d page(s) in progress)", self.name, len(self.crawls))
         self.stopping = True
-        for crawl in list(self.crawls.values()):
+        for _, crawl in list(self.crawls.values()):
             asyncio.ensure_future(crawl.stop())
 
     async def _main(self) -> None:
@@ -119,12 +127,18 @@ class Worker:
             await asyncio.sleep(self.beat_seconds)
 
     def _beat_once(self) -> None:
-        self.queue.heartbeat(self.name, {"pages": len(self.crawls), "done": self.done, "failed": self.failed})
+        crawling = [{"page_id": delivery.page_id, "site": delivery.site, "run_id": crawl.run_id}
+                    for delivery, crawl in list(self.crawls.values())]
+        self.queue.heartbeat(self.name, {"pages": len(crawling), "crawling": crawling,
+                                         "done": self.done, "failed": self.failed})
         for message_id in list(self.crawls):
             self.queue.extend(message_id, self.name)
 
     async def _pull_loop(self) -> None:
         while not self.stopping:
+            await self._wait_for_store()  # a page taken now could not even be recorded
+            if self.stopping:
+                break
             try:
                 delivery = await asyncio.to_thread(self.queue.claim, self.name, 1.0)
             except Exception as exc:  # Redis restarting: wait and ask again
@@ -138,27 +152,38 @@ class Worker:
                 return
             await self._crawl(delivery)
 
-    async def _tell(self, call: Any, *args: Any) -> Any:
+    async def _tell(self, call: Any, *args: Any, **kwargs: Any) -> Any:
         """Report a page's outcome to the queue, waiting out a Redis restart: the page's run is already
         recorded, and a report lost for good would only mean the page is crawled again (idempotently)."""
         while True:
             try:
-                return await asyncio.to_thread(call, *args)
+                return await asyncio.to_thread(call, *args, **kwargs)
             except redis.RedisError as exc:
                 logger.warning("worker %s: cannot reach the queue (%s): trying again", self.name, exc)
                 await asyncio.sleep(self.beat_seconds)
 
+    async def _wait_for_store(self) -> bool:
+        """Wait while the database does not answer (a restart, a failover); True if it was away."""
+        away = False
+        while not self.stopping and (why := await asyncio.to_thread(self.db.unreachable)) is not None:
+            if not away:
+                logger.warning("worker %s: the database does not answer (%s): waiting", self.name, why)
+            away = True
+            await asyncio.sleep(STORE_RETRY_SECONDS)
+        if away:
+            logger.warning("worker %s: the database answers again", self.name)
+        return away
+
     async def _crawl(self, delivery: Delivery) -> None:
         from crawler.runner import LoopCrawl
 
-        crawl = LoopCrawl(self.runner, self.db, sites=[delivery.site], trigger="manual", page_ids=[delivery.page_id])
-        self.crawls[delivery.message_id] = crawl
+        crawl = LoopCrawl(self.runner, self.db, sites=[delivery.site], trigger="worker", page_ids=[delivery.page_id],
+                          schedule=delivery.schedule)
+        self.crawls[delivery.message_id] = (delivery, crawl)
         try:
             result = await crawl.run()
-        except Exception as exc:  # the run could not even be opened (the store is away): try again later
-            logger.warning("worker %s: page %d (%s) not crawled: %s", self.name, delivery.page_id, delivery.url, exc)
-            await self._tell(self.queue.fail, delivery, f"not crawled: {exc}")
-            await asyncio.sleep(HEARTBEAT_SECONDS)
+        except Exception as exc:  # the run could not be opened or closed: the store went away
+            await self._crawl_not_recorded(delivery, crawl, exc)
             return
         finally:
             self.crawls.pop(delivery.message_id, None)
@@ -172,11 +197,38 @@ class Worker:
             await self._tell(self.queue.ack, delivery)
         else:
             error = result.errors[0] if result.errors else f"run {result.run_id} {result.status}"
-            moved = await self._tell(self.queue.fail, delivery, f"run {result.run_id}: {error}")
+            moved = await self._tell(self.queue.fail, delivery, f"run {result.run_id}: {error}",
+                                     run_id=result.run_id, worker=self.name)
             if moved:
                 self.failed += 1
             logger.warning("worker %s: page %d (%s) failed (run %d)%s", self.name, delivery.page_id,
                            delivery.url, result.run_id, ": moved to the failed set" if moved else "; queued again")
+
+    async def _crawl_not_recorded(self, delivery: Delivery, crawl: Any, exc: Exception) -> None:
+        """The page's run could not be opened, or not closed (a database error): once the database
+        answers, record an opened run as interrupted, with what it counted and why, and queue the page
+        again -- uncounted if the database was away (not the page's fault), as a failure otherwise."""
+        from crawler import runstats
+        from crawler.runner import finish_run
+
+        why = runstats.describe(exc)
+        logger.warning("worker %s: page %d (%s): run %s not recorded: %s", self.name, delivery.page_id,
+                       delivery.url, crawl.run_id, why)
+        away = await self._wait_for_store()
+        for attempt in range(RECORD_ATTEMPTS if crawl.plan is not None else 0):
+            try:
+                await asyncio.to_thread(finish_run, self.db, crawl.plan, crawl.crawler,
+                                        f"the run could not be recorded when it ended: {why}", True)
+                break
+            except Exception as again:  # the database went away again: wait once more
+                logger.warning("worker %s: run %d still not recorded (%s)%s", self.name, crawl.run_id, again,
+                               "" if attempt + 1 < RECORD_ATTEMPTS else ": left to the next run's reaping")
+                await asyncio.sleep(STORE_RETRY_SECONDS)
+                await self._wait_for_store()
+        if away or self.stopping:
+            await self._tell(self.queue.give_back, delivery)
+        else:
+            await self._tell(self.queue.fail, delivery, f"not crawled: {why}", run_id=crawl.run_id, worker=self.name)
 
 
 def _exit_code(task: asyncio.Future) -> int:

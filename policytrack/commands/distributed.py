@@ -19,8 +19,13 @@ from policytrack.commands.common import EXIT_ERROR, EXIT_OK, db_url, open_db
 REDIS_ENV = "POLICYTRACK_REDIS"
 
 
+def configured_redis(args: argparse.Namespace) -> str | None:
+    """``--redis`` or ``$POLICYTRACK_REDIS``; None when neither is given (everything runs in-process)."""
+    return getattr(args, "redis", None) or os.environ.get(REDIS_ENV)
+
+
 def redis_url(args: argparse.Namespace) -> str:
-    url = getattr(args, "redis", None) or os.environ.get(REDIS_ENV)
+    url = configured_redis(args)
     if not url:
         raise ConfigurationError(f"no Redis given: use --redis redis://HOST:PORT/DB or set ${REDIS_ENV}")
     return url
@@ -34,17 +39,15 @@ def _queue(args: argparse.Namespace):
 
 def cmd_enqueue(args: argparse.Namespace) -> int:
     """``crawl --distributed``: queue the sites' pages for the workers."""
-    import storage
+    from crawler.distributed.queue import enqueue_sites
 
     queue = _queue(args)
     db = open_db(args)
     try:
-        with db.session() as session:
-            pages = storage.pages_for(session, args.sites or None)
+        added, total = enqueue_sites(queue, db, args.sites)
     finally:
         db.dispose()
-    added = queue.enqueue((p.page_id, p.site, p.url) for p in pages)
-    already = len(pages) - added
+    already = total - added
     print(f"queued {added} page(s) for the workers" + (f" ({already} already queued)" if already else ""))
     return EXIT_OK
 
@@ -80,12 +83,17 @@ def cmd_queue(args: argparse.Namespace) -> int:
     print(f"in flight: {status.in_flight}")
     print(f"failed: {len(status.failed)}")
     for page in status.failed:
-        print(f"  page {page.page_id}\t{page.site}\t{page.url}\t{page.attempts} attempt(s)\t{page.error}")
+        ran = f"run {page.run_id} by {page.worker}" if page.run_id else f"by {page.worker}" if page.worker else "-"
+        print(f"  page {page.page_id}\t{page.site}\t{page.url}\t{page.attempts} attempt(s)\t{ran}\t{page.error}")
     print(f"workers alive: {len(status.workers)}")
     now = time.time()
     for name, info in sorted(status.workers.items()):
+        crawling = ", ".join(f"{page['site']} (page {page['page_id']}, run {page['run_id']})"
+                             if page.get("run_id") else f"{page['site']} (page {page['page_id']})"
+                             for page in info.get("crawling", []))
         print(f"  {name}\tcrawling {info.get('pages', 0)} page(s)\tdone {info.get('done', 0)}"
-              f"\tfailed {info.get('failed', 0)}\tlast seen {now - info.get('at', now):.0f} s ago")
+              f"\tfailed {info.get('failed', 0)}\tlast seen {now - info.get('at', now):.0f} s ago"
+              + (f"\tnow: {crawling}" if crawling else ""))
     return EXIT_OK if not status.failed else EXIT_ERROR
 
 

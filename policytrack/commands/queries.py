@@ -67,7 +67,7 @@ JSON_FIELDS: dict[str, dict[str, str]] = {
     "runs": {
         "id": "run id",
         "status": "running, succeeded, failed (errors; see `errors`) or interrupted (stopped; the next run resumes)",
-        "trigger": "manual (policytrack crawl) or schedule",
+        "trigger": "manual (policytrack crawl), schedule, or worker (one page crawled by policytrack worker)",
         "schedule_id": "the schedule that started it (null for manual runs)",
         "scheduled_for": "that schedule's fire time, ISO 8601 UTC (a coalesced run: the latest missed one)",
         "started_at": "ISO 8601 UTC",
@@ -75,6 +75,7 @@ JSON_FIELDS: dict[str, dict[str, str]] = {
         "duration_seconds": "finished_at - started_at (null while running)",
         "sites": "hostnames the run was limited to (null: every tracked site)",
         "archive": "the archive crawled",
+        "worker": "the policytrack worker (HOST:PID) that ran it (null unless trigger is worker)",
         "counts": "captures_seen, captures_new, captures_fetched, ..., versions_new, changes_new, errors_count",
         "errors": "errors kept (the first 100), then notes such as sites left out because another run had them",
     },

@@ -29,7 +29,7 @@ def run_record(run: Any) -> dict[str, Any]:
         "id": run.id, "status": run.status, "trigger": run.trigger, "schedule_id": run.schedule_id,
         "scheduled_for": _iso(run.scheduled_for), "started_at": _iso(run.started_at),
         "finished_at": _iso(run.finished_at), "duration_seconds": duration, "sites": run.sites,
-        "archive": run.archive, "counts": run.counts, "errors": run.errors,
+        "archive": run.archive, "worker": run.worker, "counts": run.counts, "errors": run.errors,
     }
 
 
@@ -54,6 +54,12 @@ def _first_error(row: dict[str, Any]) -> str:
     return (first if len(first) <= FIRST_ERROR_CHARS else first[: FIRST_ERROR_CHARS - 1] + "…") + more
 
 
+def _trigger(row: dict[str, Any]) -> str:
+    if row["schedule_id"]:
+        return f"schedule {row['schedule_id']}"
+    return f"worker {row['worker']}" if row["worker"] else row["trigger"]
+
+
 def _count(name: str) -> Callable[[dict[str, Any]], int]:
     return lambda row: row["counts"].get(name, 0)
 
@@ -62,7 +68,7 @@ RUNS_COLUMNS: list[Column] = [
     ("ID", lambda r: r["id"]),
     ("STARTED (UTC)", lambda r: _clock(r["started_at"])),
     ("TOOK", lambda r: _took(r["duration_seconds"])),
-    ("TRIGGER", lambda r: f"schedule {r['schedule_id']}" if r["schedule_id"] else r["trigger"]),
+    ("TRIGGER", lambda r: _trigger(r)),
     ("STATUS", lambda r: r["status"]),
     ("SITES", lambda r: ", ".join(r["sites"]) if r["sites"] else "all"),
     ("SEEN", _count("captures_seen")),
@@ -97,7 +103,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 def describe_run(run: dict[str, Any]) -> str:
     """One run, whole, for people: what started it, when, on what, what it counted, every error."""
     trigger = f"schedule {run['schedule_id']}, fire time {_clock(run['scheduled_for'])} UTC" \
-        if run["schedule_id"] and run["scheduled_for"] else run["trigger"]
+        if run["schedule_id"] and run["scheduled_for"] else _trigger(run)
     finished = f"{_clock(run['finished_at'])} UTC" if run["finished_at"] else "-"
     lines = [
         f"run {run['id']}: {run['status']} ({trigger})",

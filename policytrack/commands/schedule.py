@@ -10,6 +10,7 @@ from datetime import timezone
 from typing import Any
 
 from policytrack.commands.common import EXIT_ERROR, EXIT_OK, db_url, open_db
+from policytrack.commands.distributed import REDIS_ENV, configured_redis
 from core.errors import ConfigurationError
 
 
@@ -102,7 +103,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
         raise ConfigurationError("--poll must be a positive number of seconds")
     service = SchedulerService(
         db_url(args), archive=args.archive or os.environ.get("POLICYTRACK_ARCHIVE"), overrides=_overrides(args),
-        poll_seconds=args.poll, announce=not args.no_announce,
+        poll_seconds=args.poll, announce=not args.no_announce, redis_url=configured_redis(args),
     )
     return service.run()
 
@@ -278,6 +279,8 @@ def register(command) -> None:
     p.add_argument("--poll", type=float, default=10.0, metavar="SECONDS",
                    help="how often to look for schedules added or removed by other commands (default: 10)")
     p.add_argument("--no-announce", action="store_true", help="do not announce changes after runs")
+    p.add_argument("--redis", metavar="URL", help=f"queue each schedule's pages for `policytrack worker`s in this "
+                                                  f"Redis instead of crawling here (default: ${REDIS_ENV}, if set)")
 
     action = _group(command, "notify", "manage where changes are announced")
     p = action("add", cmd_notify_add, "announce changes on a webhook, an Apprise URL, or in an Atom feed file")
