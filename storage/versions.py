@@ -14,18 +14,18 @@ possible, because ids and ``Change.announced_at`` are referenced from outside (C
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from storage.models import NORMALIZED_STATES, Capture, Change, Page, PageListing, Site, TechnicalBoundary, Version, VersionText
+from storage.summary import ChangeSummary, summarize
 from storage.types import decompress, utcnow
 
 
@@ -126,15 +126,9 @@ class _Texts:
             self._lines[sha] = f"# {text.title}\n\n{body}".splitlines()
         return self._lines[sha]
 
-    def diff(self, before: str, after: str) -> tuple[int, int]:
-        """(lines added, lines removed), as difflib's unified diff counts them."""
-        added = removed = 0
-        matcher = difflib.SequenceMatcher(None, self.lines(before), self.lines(after))
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-            if tag != "equal":
-                removed += i2 - i1
-                added += j2 - j1
-        return added, removed
+    def summary(self, before: str, after: str) -> ChangeSummary:
+        """The change's summary: difflib's line counts (as a unified diff counts them), similarity, sections."""
+        return summarize(self.lines(before), self.lines(after))
 
 
 def _technical_brackets(session: Session, page_id: int) -> list[tuple[str, str]]:
@@ -235,9 +229,10 @@ def rebuild_versions(session: Session, page_id: int, run_id: int | None = None) 
         technical = _is_technical(before_run, after_run, brackets)
         change = by_target.get(target.id)
         if change is None:
-            added, removed = texts.diff(source.content_sha256, target.content_sha256)
+            summary = texts.summary(source.content_sha256, target.content_sha256)
             change = by_target[target.id] = Change(
-                page_id=page_id, to_version_id=target.id, lines_added=added, lines_removed=removed,
+                page_id=page_id, to_version_id=target.id, lines_added=summary.lines_added,
+                lines_removed=summary.lines_removed, similarity=summary.similarity, sections=summary.sections,
                 run_id=run_id, announced_at=announced.get(after_run.first_seen),
             )
             session.add(change)
@@ -247,8 +242,31 @@ def rebuild_versions(session: Session, page_id: int, run_id: int | None = None) 
         change.before_timestamp, change.after_timestamp = before_run.last_seen, after_run.first_seen
         change.technical = technical
     session.flush()
+    refresh_site_totals(session, [session.get_one(Page, page_id).site_id])
     return RebuildResult(versions_new=versions_new, changes_new=changes_new, versions_removed=len(obsolete),
                          technical_new=technical_new)
+
+
+# Per site: its pages' versions counted, and their newest change. CROSS JOIN keeps SQLite's planner on the
+# pages -> (page_id, ...) indexes; it would otherwise answer max() by walking the after_timestamp index
+# backwards until it met one of the site's changes (a scan of most of the table for a site quiet for years).
+_SITE_TOTALS = """
+UPDATE sites SET
+    version_count = (SELECT count(*) FROM pages p CROSS JOIN versions v WHERE v.page_id = p.id AND p.site_id = sites.id),
+    last_change = (SELECT max(c.after_timestamp) FROM pages p CROSS JOIN changes c
+                   WHERE c.page_id = p.id AND p.site_id = sites.id)
+WHERE id IN :ids
+"""
+
+
+def refresh_site_totals(session: Session, site_ids: Iterable[int]) -> None:
+    """Recount the version total and the last change of these sites (``Site.version_count``,
+    ``Site.last_change``): every function that adds or removes versions calls it, so the sites list never
+    counts. Per site, two index range reads of its own rows."""
+    ids = sorted(set(site_ids))
+    for start in range(0, len(ids), 500):
+        session.execute(text(_SITE_TOTALS).bindparams(bindparam("ids", expanding=True)),
+                        {"ids": ids[start:start + 500]})
 
 
 def mark_announced(session: Session, change_ids: Iterable[int], when: datetime | None = None) -> int:
