@@ -19,7 +19,6 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from core.errors import ConfigurationError
-from storage.blobs import load_text
 from storage.inserts import insert_ignoring_conflicts
 from storage.models import (
     CHANNEL_KINDS,
@@ -33,9 +32,9 @@ from storage.models import (
 )
 from storage.live import rendered_for
 from storage.queries import site_named
-from storage.summary import ChangeSummary, document_lines, summarize
+from storage.summary import ChangeSummary
 from storage.types import utcnow
-from storage.versions import mark_announced
+from storage.versions import change_summaries, mark_announced
 
 PUSH_KINDS = ("webhook", "apprise")
 DEFAULT_MAX_ATTEMPTS = 10  # announce cycles (one per crawl run) before a delivery is given up
@@ -181,9 +180,7 @@ def _version_ref(session: Session, version: Version) -> VersionRef:
 def _announcement(session: Session, change: Change, site: str, page_url: str) -> ChangeAnnouncement:
     before = session.get_one(Version, change.from_version_id)
     after = session.get_one(Version, change.to_version_id)
-    before_title, before_body = load_text(session, before.content_sha256)
-    after_title, after_body = load_text(session, after.content_sha256)
-    summary = summarize(document_lines(before_title, before_body), document_lines(after_title, after_body))
+    summary = change_summaries(session, [change.id])[change.id]  # stored with the change: no texts read
     return ChangeAnnouncement(
         change_id=change.id, site=site, page_url=page_url, before=_version_ref(session, before),
         after=_version_ref(session, after), before_timestamp=change.before_timestamp,
@@ -208,7 +205,10 @@ def recent_changes(session: Session, *, limit: int = 50, site: str | None = None
     """The most recently detected changes, newest first (what an Atom feed shows)."""
     statement = _with_page(select(Change, Site.hostname, Page.url)).order_by(Change.created_at.desc(), Change.id.desc())
     if site is not None:  # an unknown site is an error, not an empty feed
-        statement = statement.where(Site.id == site_named(session, site).id)
+        # By its pages' ids: read the site's changes by (page_id, ...) and sort those few, rather than walk
+        # the created_at index past every other site's newer changes.
+        pages = list(session.scalars(select(Page.id).where(Page.site_id == site_named(session, site).id)))
+        statement = statement.where(Change.page_id.in_(pages))
     if not include_technical:
         statement = statement.where(Change.technical.is_(False))
     return [_announcement(session, *row) for row in session.execute(statement.limit(limit)).all()]

@@ -41,26 +41,23 @@ class SitesPage:
     next_after: tuple[str, ...] | None
 
 
-_PER_SITE = """
-    SELECT s.id, s.hostname,
-        (SELECT count(*) FROM versions v JOIN pages p ON p.id = v.page_id WHERE p.site_id = s.id) AS versions,
-        -- the newest version that is not its page's first is the last change (its first capture is the
-        -- change's after_timestamp); both ends come from the (page_id, first_seen) index, never a scan
-        (SELECT coalesce(max((SELECT max(v.first_seen) FROM versions v WHERE v.page_id = p.id
-                              AND v.first_seen > (SELECT min(w.first_seen) FROM versions w WHERE w.page_id = p.id))), '')
-            FROM pages p WHERE p.site_id = s.id) AS last_change
-    FROM sites s
-"""
-
-
 def _escape_like(fragment: str) -> str:
     return fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# The column of each order (most first; a site without changes has last_change '': last).
+_SORT_KEYS = {"versions": "version_count", "last_change": "last_change"}
 
 
 def sites_page(session: Session, *, contains: str | None = None, sort: str = "hostname",
                after: Sequence[str] | None = None, limit: int = 50) -> SitesPage:
     """A page of sites whose hostname contains ``contains``, sorted by ``sort`` (see :data:`SITE_SORTS`;
-    ``last_change`` and ``versions`` newest/most first), starting after the row whose key is ``after``."""
+    ``last_change`` and ``versions`` newest/most first), starting after the row whose key is ``after``.
+
+    The per-site totals are stored on the site (``Site.version_count``, ``Site.last_change``, kept by the
+    writers) with descending indexes: every order is an index scan from the cursor on, whatever the number
+    of sites. A key shared by many sites (10,000 sites with 100 versions each) is continued in two parts --
+    the rest of the sites with the cursor's key, then those below it -- each a range of the index."""
     if sort not in SITE_SORTS:
         raise ValueError(f"unknown sort {sort!r} (expected one of {', '.join(SITE_SORTS)})")
     limit = max(1, min(limit, MAX_PAGE))
@@ -69,29 +66,35 @@ def sites_page(session: Session, *, contains: str | None = None, sort: str = "ho
     if contains:
         where.append("hostname LIKE :pattern ESCAPE '\\'")
         params["pattern"] = f"%{_escape_like(contains.strip().lower())}%"
+
+    def select_sites(*conditions: str, order: str) -> str:
+        condition = " AND ".join([*where, *conditions])
+        return (f"SELECT id, hostname, version_count, last_change FROM sites "
+                f"{'WHERE ' + condition if condition else ''} ORDER BY {order} LIMIT :n")
+
     if sort == "hostname":
         if after:
-            where.append("hostname > :host")
             params["host"] = after[-1]
-        order = "hostname"
+        statement = select_sites(*(["hostname > :host"] if after else []), order="hostname")
     else:
+        key = _SORT_KEYS[sort]
+        order = f"{key} DESC, hostname"
         if after and len(after) == 2:
-            key = "versions" if sort == "versions" else "last_change"
-            where.append(f"({key} < :key OR ({key} = :key AND hostname > :host))")
             params["key"] = int(after[0]) if sort == "versions" and after[0].isdigit() else after[0]
             params["host"] = after[1]
-        order = f"{sort} DESC, hostname"
-    condition = ("WHERE " + " AND ".join(where)) if where else ""
-    rows = session.execute(
-        text(f"SELECT * FROM ({_PER_SITE}) t {condition} ORDER BY {order} LIMIT :n"), params
-    ).all()
+            statement = (f"SELECT * FROM ({select_sites(f'{key} = :key', 'hostname > :host', order='hostname')}) tied "
+                         f"UNION ALL SELECT * FROM ({select_sites(f'{key} < :key', order=order)}) below")
+        else:
+            statement = select_sites(order=order)
+    rows = session.execute(text(statement), params).all()[:limit + 1]
     more = len(rows) > limit
     rows = rows[:limit]
     sites = _site_rows(session, rows)
     next_after: tuple[str, ...] | None = None
     if more and sites:
-        last = rows[-1]
-        next_after = (last.hostname,) if sort == "hostname" else (str(getattr(last, sort)), last.hostname)
+        last = sites[-1]
+        next_after = ((last.hostname,) if sort == "hostname"
+                      else (str(last.versions) if sort == "versions" else last.last_change or "", last.hostname))
     return SitesPage(sites=sites, next_after=next_after)
 
 
@@ -134,8 +137,8 @@ def _site_rows(session: Session, rows: Sequence[object]) -> list[SiteRow]:
                 notes.append(f"{url}: {info.describe()}")
         result.append(SiteRow(
             hostname=row.hostname, urls=[url for _, url in own], captures=sum(n for n, _, _ in counts),
-            versions=int(row.versions), first_capture=min(firsts, default=None), last_capture=max(lasts, default=None),
-            last_change=row.last_change or None, listing=listing, notes=notes,
+            versions=int(row.version_count), first_capture=min(firsts, default=None),
+            last_capture=max(lasts, default=None), last_change=row.last_change or None, listing=listing, notes=notes,
         ))
     return result
 
@@ -238,5 +241,6 @@ def version_diff(session: Session, old: VersionDocument, new: VersionDocument, *
 def site_row(session: Session, hostname: str) -> SiteRow:
     """One site as the sites list shows it; :class:`UnknownSite` if it is not tracked."""
     site = site_named(session, hostname)
-    row = session.execute(text(f"SELECT * FROM ({_PER_SITE}) t WHERE id = :id"), {"id": site.id}).one()
+    row = session.execute(text("SELECT id, hostname, version_count, last_change FROM sites WHERE id = :id"),
+                          {"id": site.id}).one()
     return _site_rows(session, [row])[0]

@@ -90,9 +90,10 @@ class Site(Base):
     removed_at: Mapped[Optional[datetime]]
     # Kept by the functions that write versions (storage.versions.refresh_site_totals, storage.bulkload;
     # migration 0011_change_summaries), so the sites list sorts and pages 10,000+ sites by an index:
-    # how many versions the site's pages have, and when its newest change was seen (its after_timestamp).
+    # how many versions the site's pages have, and when its newest change was seen (its after_timestamp;
+    # '' while it has none, so that one descending index orders every site on both backends).
     version_count: Mapped[int] = mapped_column(default=0, server_default="0")
-    last_change: Mapped[Optional[str]] = mapped_column(Timestamp14)
+    last_change: Mapped[str] = mapped_column(Timestamp14, default="", server_default="")
 
     pages: Mapped[list["Page"]] = relationship(back_populates="site", order_by="Page.id")
 

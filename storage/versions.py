@@ -25,7 +25,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from storage.models import NORMALIZED_STATES, Capture, Change, Page, PageListing, Site, TechnicalBoundary, Version, VersionText
-from storage.summary import ChangeSummary, summarize
+from storage.summary import ChangeSummary, document_lines, summarize
 from storage.types import decompress, utcnow
 
 
@@ -123,7 +123,7 @@ class _Texts:
         if sha not in self._lines:
             text = self.session.get_one(VersionText, self.ids[sha])
             body = decompress(text.body, text.compression).decode("utf-8")
-            self._lines[sha] = f"# {text.title}\n\n{body}".splitlines()
+            self._lines[sha] = document_lines(text.title, body)
         return self._lines[sha]
 
     def summary(self, before: str, after: str) -> ChangeSummary:
@@ -253,8 +253,8 @@ def rebuild_versions(session: Session, page_id: int, run_id: int | None = None) 
 _SITE_TOTALS = """
 UPDATE sites SET
     version_count = (SELECT count(*) FROM pages p CROSS JOIN versions v WHERE v.page_id = p.id AND p.site_id = sites.id),
-    last_change = (SELECT max(c.after_timestamp) FROM pages p CROSS JOIN changes c
-                   WHERE c.page_id = p.id AND p.site_id = sites.id)
+    last_change = coalesce((SELECT max(c.after_timestamp) FROM pages p CROSS JOIN changes c
+                            WHERE c.page_id = p.id AND p.site_id = sites.id), '')
 WHERE id IN :ids
 """
 
@@ -267,6 +267,29 @@ def refresh_site_totals(session: Session, site_ids: Iterable[int]) -> None:
     for start in range(0, len(ids), 500):
         session.execute(text(_SITE_TOTALS).bindparams(bindparam("ids", expanding=True)),
                         {"ids": ids[start:start + 500]})
+
+
+def change_summaries(session: Session, change_ids: Iterable[int]) -> dict[int, ChangeSummary]:
+    """The stored summaries of these changes, by id (what feeds, timelines and announcements show).
+
+    Every change is stored with its summary (rebuild, bulk load, migration 0011); one stored without it
+    (a row written by an older version of this code between its upgrade and the migration) is summarized
+    from its texts here, as the rebuild would, so the answer is always the summary."""
+    ids = sorted(set(change_ids))
+    rows = [row for start in range(0, len(ids), 500) for row in session.execute(
+        select(Change.id, Change.lines_added, Change.lines_removed, Change.similarity, Change.sections,
+               Change.from_version_id, Change.to_version_id).where(Change.id.in_(ids[start:start + 500])))]
+    found = {cid: ChangeSummary(added, removed, similarity, list(sections))
+             for cid, added, removed, similarity, sections, _, _ in rows
+             if similarity is not None and sections is not None}
+    missing = [(cid, old, new) for cid, _, _, similarity, sections, old, new in rows if cid not in found]
+    if missing:
+        hashes = dict(session.execute(select(Version.id, Version.content_sha256).where(
+            Version.id.in_({v for _, old, new in missing for v in (old, new)}))).all())
+        texts = _Texts(session, set(hashes.values()))
+        for cid, old, new in missing:
+            found[cid] = texts.summary(hashes[old], hashes[new])
+    return found
 
 
 def mark_announced(session: Session, change_ids: Iterable[int], when: datetime | None = None) -> int:

@@ -76,7 +76,7 @@ def fill_summaries(connection: sa.Connection) -> int:
 
 def upgrade() -> None:
     op.add_column("sites", sa.Column("version_count", sa.Integer(), server_default="0", nullable=False))
-    op.add_column("sites", sa.Column("last_change", sa.String(length=14), nullable=True))
+    op.add_column("sites", sa.Column("last_change", sa.String(length=14), server_default="", nullable=False))
     op.add_column("changes", sa.Column("similarity", sa.Float(), nullable=True))
     op.add_column("changes", sa.Column("sections", sa.JSON(none_as_null=True), nullable=True))
     for name, target in INDEXES.items():
@@ -86,8 +86,8 @@ def upgrade() -> None:
         "UPDATE sites SET "
         "version_count = (SELECT count(*) FROM pages p CROSS JOIN versions v WHERE v.page_id = p.id "
         "AND p.site_id = sites.id), "
-        "last_change = (SELECT max(c.after_timestamp) FROM pages p CROSS JOIN changes c WHERE c.page_id = p.id "
-        "AND p.site_id = sites.id)"
+        "last_change = coalesce((SELECT max(c.after_timestamp) FROM pages p CROSS JOIN changes c "
+        "WHERE c.page_id = p.id AND p.site_id = sites.id), '')"
     )
     fill_summaries(op.get_bind())
 
