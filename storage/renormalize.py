@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 from storage.captures import record_capture_outcome, record_normalized
 from storage.models import (NORMALIZED_STATES, Capture, Change, Page, Renormalization, Site, TechnicalBoundary, Version,
                             VersionText)
-from storage.queries import _cutoff, _cutoff_start, site_named
-from storage.types import utcnow
+from storage.queries import site_named
+from storage.types import since_timestamp, until_timestamp, utcnow
 from storage.versions import rebuild_versions
 
 # Captures whose stored outcome came from the normalizer: a text, or a skip recorded with its snapshot.
@@ -271,9 +271,9 @@ def merged_boundaries(session: Session, *, sites: Sequence[str] = (), page_url: 
     if page_url is not None:
         statement = statement.where(Page.url == page_url.strip())
     if since is not None:
-        statement = statement.where(TechnicalBoundary.after_timestamp >= _cutoff_start(since))
+        statement = statement.where(TechnicalBoundary.after_timestamp >= since_timestamp(since))
     if until is not None:
-        statement = statement.where(TechnicalBoundary.after_timestamp <= _cutoff(until))
+        statement = statement.where(TechnicalBoundary.after_timestamp <= until_timestamp(until))
     merged = []
     for host, url, page_id, before, after, normalizer_version in session.execute(statement).all():
         holder = session.execute(
