@@ -21,6 +21,7 @@ from core.errors import NoVersion
 from storage.models import LiveCapture, Version
 from storage.diffs import WordHunk, WordOp, line_counts, unified_diff, word_counts, word_diff
 from storage.queries import ChangeEntry, SiteSummary, VersionDocument, comparable_text, list_changes, site_named
+from storage.renormalize import merged_boundaries, merged_change
 from storage.sites import page_listings
 
 SITE_SORTS = ("hostname", "last_change", "versions")
@@ -183,19 +184,31 @@ def live_first_versions(session: Session, version_ids: Sequence[int]) -> set[int
 @dataclass(frozen=True)
 class ChangesPage:
     changes: list[ChangeEntry]
-    next_before: tuple[str, int] | None  # (after_timestamp, id) of the last row; None on the last page
+    next_before: tuple[str, int] | None  # the sort key of the last row (see changes_page); None on the last page
 
 
 def changes_page(session: Session, *, since: date | datetime | None = None, until: date | datetime | None = None,
                  sites: Sequence[str] | None = None, include_technical: bool = True,
                  before: tuple[str, int] | None = None, limit: int = 50) -> ChangesPage:
-    """A page of :func:`storage.queries.list_changes` (newest first), continuing below ``before``."""
+    """A page of the changes in a period, newest first, continuing below ``before``: what ``changes`` lists,
+    the stored changes (:func:`storage.queries.list_changes`) and, with the technical ones, the changes the
+    current normalizer no longer sees (merged entries, :func:`storage.renormalize.merged_boundaries`).
+
+    Rows are ordered as ``changes`` orders them: by ``after_timestamp``, then stored changes by id (newest
+    first) before merged entries by page. The key is ``(after_timestamp, id)``, a merged entry's id being
+    minus its page's id (so it sorts below every stored change of the same moment). Merged entries are few
+    (one per boundary a re-normalization undid): all of the period's are read and the page's kept."""
     limit = max(1, min(limit, MAX_PAGE))
     rows = list_changes(session, since=since, until=until, sites=sites, include_technical=include_technical,
                         limit=limit + 1, before=before)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return ChangesPage(rows, (rows[-1].after_timestamp, rows[-1].id) if more and rows else None)
+    keyed: list[tuple[tuple[str, int], ChangeEntry]] = [((c.after_timestamp, c.id or 0), c) for c in rows]
+    if include_technical:
+        for boundary in merged_boundaries(session, sites=sites or (), since=since, until=until):
+            key = (boundary.after_timestamp, -boundary.page_id)
+            if before is None or key < tuple(before):
+                keyed.append((key, merged_change(boundary)))
+    keyed.sort(key=lambda row: row[0], reverse=True)
+    return ChangesPage([row for _, row in keyed[:limit]], keyed[limit - 1][0] if len(keyed) > limit else None)
 
 
 # --- diffs ------------------------------------------------------------------------------------------

@@ -426,23 +426,26 @@ def changes_to_announce(session: Session, *, include_technical: bool = False) ->
 
 @dataclass(frozen=True)
 class ChangeEntry:
-    """A change in a cross-site listing: when, where, and how big (lines and words)."""
+    """A change in a cross-site listing: when, where, and how big (lines and words).
 
-    id: int
+    A *merged* entry is a change the current normalizer no longer sees (``storage.renormalize``): ``changes``
+    and the web view list those beside the stored changes, as technical rows with no change id, both version
+    ids the version that now holds the two texts (None if none does), no lines, and its words on both sides.
+    """
+
+    id: int | None
     site: str
     page_url: str
-    from_version_id: int
-    to_version_id: int
+    from_version_id: int | None
+    to_version_id: int | None
     before_timestamp: str  # last capture with the old text
     after_timestamp: str  # first capture with the new text: when the change was seen
     lines_added: int
     lines_removed: int
-    words_before: int
-    words_after: int
+    words_before: int | None
+    words_after: int | None
     technical: bool
-    # True only for a change the current normalizer no longer sees (``storage.renormalize``): the CLI's
-    # ``changes`` lists those beside the stored changes; a stored change is never merged.
-    merged: bool = False
+    merged: bool = False  # a stored change is never merged
 
 
 def list_changes(

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, create_model
 
 import storage
 from storage.browse import SiteRow, changes_page, sites_page, version_diff
+from storage.renormalize import merged_changes
 from storage.queries import ChangeEntry, VersionDocument, VersionInfo
 from storage.search import SearchHit
 from web.app import catch_up_search, clean, decode_cursor, encode_cursor, reading
@@ -43,6 +44,9 @@ class SitesResponse(BaseModel):
 class VersionsResponse(BaseModel):
     items: list[VersionInfo]
     next_cursor: str | None
+    # Changes the current normalizer no longer sees in the period (merged entries, as `changes --json` lists
+    # them; `history` prints them after its table): the same on every page.
+    merged: list[ChangeEntry]
 
 
 class ChangesResponse(BaseModel):
@@ -106,11 +110,13 @@ def api_versions(request: Request, site: str, url: str | None = Query(None, max_
     after = decode_cursor(cursor, (str, int))
     with reading(request) as session:
         versions = storage.site_history(session, clean(site) or "", url=clean(url), since=since, until=until)
+        merged = merged_changes(session, sites=[clean(site) or ""], page_url=clean(url), since=since, until=until)
     if after is not None:
         versions = [v for v in versions if (v.first_seen, v.id) > after]
     page = versions[:limit]
     more = len(versions) > limit
-    return {"items": page, "next_cursor": encode_cursor((page[-1].first_seen, page[-1].id)) if more else None}
+    return {"items": page, "next_cursor": encode_cursor((page[-1].first_seen, page[-1].id)) if more else None,
+            "merged": merged}
 
 
 @router.get("/versions/{version_id}", response_model=VersionDocument, summary="One version (as `show --json`)")
