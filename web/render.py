@@ -22,6 +22,7 @@ from storage.summary import ChangeSummary, summarize
 
 SAFE_SCHEMES = ("http", "https", "mailto")
 CONTEXT_LINES = 3
+LABEL_SECTIONS = 3  # sections named in a timeline caption; the diff page lists them all
 
 
 def _safe_link(url: str) -> bool:
@@ -197,7 +198,9 @@ def change_label(v: Any, summary: ChangeSummary | None) -> str:
         return "first version"
     delta = f", {v.words_delta:+,} words" if v.words_delta is not None else ""
     similar = f", {summary.similarity:.0%} similar" if summary is not None else ""
-    sections = f"; sections: {', '.join(summary.sections)}" if summary is not None and summary.sections else ""
+    shown = summary.sections[:LABEL_SECTIONS] if summary is not None else []
+    more = len(summary.sections) - len(shown) if summary is not None else 0
+    sections = f"; sections: {', '.join(shown)}" + (f" (+{more} more)" if more else "") if shown else ""
     return f"+{v.lines_added}/-{v.lines_removed} lines{similar}{delta}{sections}" + (" (technical)" if v.technical else "")
 
 
