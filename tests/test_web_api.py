@@ -25,12 +25,17 @@ def db_url(tmp_path_factory, local_archive, sample_archive) -> str:
     return web_database(tmp_path_factory, local_archive, sample_archive)
 
 
-@pytest.fixture(scope="module")
-def client(db_url):
-    database = storage.open_database(db_url)
+def serving(url: str):
+    """A test client of the app over the database at ``url`` (for a module-scoped fixture to yield from)."""
+    database = storage.open_database(url)
     with TestClient(create_app(database)) as test_client:
         yield test_client
     database.dispose()
+
+
+@pytest.fixture(scope="module")
+def client(db_url):
+    yield from serving(db_url)
 
 
 def _all(client: TestClient, url: str, **params) -> list[dict]:
@@ -246,10 +251,7 @@ def merged_db(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def merged_client(merged_db):
-    database = storage.open_database(merged_db)
-    with TestClient(create_app(database)) as test_client:
-        yield test_client
-    database.dispose()
+    yield from serving(merged_db)
 
 
 def test_changes_list_merged_changes_as_the_cli_does(merged_client, merged_db):
