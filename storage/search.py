@@ -310,9 +310,18 @@ def _exact_pattern(words: Sequence[str]) -> re.Pattern[str]:
 
 
 def _same_case(session: Session, block_ids: Sequence[int], words: Sequence[str]) -> list[int]:
-    """The blocks whose text contains the phrase with exactly the term's letter case."""
+    """The blocks whose text contains the phrase with exactly the term's letter case.
+
+    The database first keeps the blocks containing the term's longest word in its case (a substring test:
+    no tokenizing), so only those texts reach the regular expression; a common phrase matches thousands of
+    blocks in any case and few in the term's."""
     pattern = _exact_pattern(words)
-    rows = _in_batches(session, f"SELECT id, text FROM {BLOCKS_TABLE} WHERE id IN :values", block_ids)
+    position = "instr(text, :word)" if session.get_bind().dialect.name == "sqlite" else "strpos(text, :word)"
+    statement = text(f"SELECT id, text FROM {BLOCKS_TABLE} WHERE id IN :values AND {position} > 0").bindparams(
+        bindparam("values", expanding=True))
+    longest = max(words, key=len)
+    rows = [row for start in range(0, len(block_ids), CATCH_UP_BATCH) for row in session.execute(
+        statement, {"values": list(block_ids[start:start + CATCH_UP_BATCH]), "word": longest})]
     return [bid for bid, block in rows if pattern.search(block)]
 
 
