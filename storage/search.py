@@ -357,7 +357,7 @@ def search_versions(
         block_ids = _same_case(session, block_ids, words)
     if not block_ids:
         return []
-    if limit is not None and site_ids is None:
+    if site_ids is None:
         return _hits(session, _page_of_mentions(session, block_ids, after, limit))
     per_site = _mentions(session, block_ids, site_ids)
     keys = sorted((found.first[0], found.host, site_id) for site_id, found in per_site.items())
@@ -407,10 +407,10 @@ _MOMENT_KEY = {"sqlite": "{at} || printf('%020d', {id})",
 
 
 def _page_of_mentions(session: Session, block_ids: Sequence[int], after: tuple[str, str] | None,
-                      limit: int) -> dict[int, _SiteMentions]:
+                      limit: int | None) -> dict[int, _SiteMentions]:
     """The matching blocks' mentions folded per site in SQL, and only one page of sites (by first mention,
-    then hostname, after ``after``) brought back: a phrase thousands of sites use costs one aggregate
-    over their mention rows, not a Python object per row."""
+    then hostname, after ``after``; every site without ``limit``) brought back: a phrase thousands of sites
+    use costs one aggregate over their mention rows, not a Python object per row."""
     dialect = session.get_bind().dialect.name
     source, params = _matching_mentions(session, block_ids)
     first = _MOMENT_KEY[dialect].format(at="m.first_at", id="m.first_version_id")
@@ -419,7 +419,8 @@ def _page_of_mentions(session: Session, block_ids: Sequence[int], after: tuple[s
     if after is not None:
         where = "WHERE substr(first_key, 1, 14) > :at OR (substr(first_key, 1, 14) = :at AND hostname > :host)"
         params.update(at=after[0], host=after[1])
-    params["n"] = limit
+    # No limit: LIMIT -1 on SQLite, LIMIT NULL on PostgreSQL.
+    params["n"] = limit if limit is not None else (-1 if dialect == "sqlite" else None)
     rows = session.execute(_statement(f"""
         SELECT site_id, hostname, first_key, last_key, runs FROM (
             SELECT m.site_id AS site_id, s.hostname AS hostname, min({first}) AS first_key, max({last}) AS last_key,
@@ -469,8 +470,7 @@ def _hits(session: Session, per_site: dict[int, _SiteMentions]) -> list[SearchHi
     """The search hits of the sites' folded mentions: the first and last versions' details, the counts."""
     if not per_site:
         return []
-    totals = dict(_in_batches(session, """SELECT p.site_id, count(*) FROM versions v JOIN pages p ON p.id = v.page_id
-        WHERE p.site_id IN :values GROUP BY p.site_id""", list(per_site)))
+    totals = dict(_in_batches(session, "SELECT id, version_count FROM sites WHERE id IN :values", list(per_site)))
     wanted = {vid for found in per_site.values() for vid in (found.first[1], found.last[1])}
     details = {
         vid: (host, Mention(version_id=vid, page_url=url, first_seen=first_seen, last_seen=last_seen), bool(latest))
