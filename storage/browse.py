@@ -2,9 +2,9 @@
 
 The CLI's ``sites`` reads every site at once; a browser pages through 10,000 of them. Paging is by
 *keyset* (the sort key of the last row shown), never by offset, so a page deep in the list costs what the
-first one does. Each per-site figure is a correlated subquery that an index answers (captures by
-``(page_id, timestamp)``, versions by ``(page_id, first_seen)``), evaluated only for the rows of the page
-when sorting by hostname.
+first one does. A site's version count and last change are stored on it (kept by the writers) and indexed
+for the sorts; its capture span is a correlated subquery that the ``(page_id, timestamp)`` index answers,
+evaluated only for the rows of the page.
 """
 
 from __future__ import annotations
@@ -83,11 +83,12 @@ def sites_page(session: Session, *, contains: str | None = None, sort: str = "ho
         if after and len(after) == 2:
             params["key"] = int(after[0]) if sort == "versions" and after[0].isdigit() else after[0]
             params["host"] = after[1]
-            statement = (f"SELECT * FROM ({select_sites(f'{key} = :key', 'hostname > :host', order='hostname')}) tied "
-                         f"UNION ALL SELECT * FROM ({select_sites(f'{key} < :key', order=order)}) below")
+            statement = (f"SELECT * FROM (SELECT * FROM ({select_sites(f'{key} = :key', 'hostname > :host', order='hostname')}) tied "
+                         f"UNION ALL SELECT * FROM ({select_sites(f'{key} < :key', order=order)}) below) both_parts "
+                         f"ORDER BY {order} LIMIT :n")
         else:
             statement = select_sites(order=order)
-    rows = session.execute(text(statement), params).all()[:limit + 1]
+    rows = session.execute(text(statement), params).all()
     more = len(rows) > limit
     rows = rows[:limit]
     sites = _site_rows(session, rows)
