@@ -84,7 +84,7 @@ def timeline(request: Request, site: str) -> Response:
         previous[v.id] = last.get(v.page_url)
         last[v.page_url] = v.id
     return _render(request, "site.html", site=row, versions=list(reversed(versions)), live=live, chart=chart,
-                   pages=len(row.urls), previous=previous, summaries=summaries,
+                   pages=len(row.urls), previous=previous,
                    merged=[(b, merged_label(b)) for b in reversed(merged)],
                    site_path=request.scope.get("root_path", "").rstrip("/") + "/sites/" + quote(row.hostname))
 
