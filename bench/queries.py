@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/queries.py [--sites 10000] [--versions 100] [--captures 60] [--no-snapshots]
                                       [--samples 200] [--backend sqlite] [--backend postgresql]
-                                      [--workdir DIR] [--keep] [--reuse]
+                                      [--workdir DIR] [--keep] [--reuse] [--load-only] [--level 3]
 
 Generates SITES sites × VERSIONS versions (defaults: 10,000 × 100 = 1,000,000 versions) through
 ``storage.bulkload`` and reports, per backend, p50/p95 latency of the storage functions behind
@@ -22,12 +22,16 @@ have realistic selectivity. Generation runs in a second process; compression use
 Captures: each version is seen by tens to hundreds of captures (log-normal, median ``--captures``), as
 a crawl records them: the first and the last fetched, with a raw snapshot each (the site's page chrome,
 scripts and navigation around the policy, ~20 KB, with per-request bytes so no two captures' payloads are
-equal), the ones between inferred by bisection. Loading is bound by compression and the search index:
-on a shared 2-core machine ~100-250 versions/s, so a 1,000,000-version build takes hours; the size is a
-parameter and every figure is printed with the size it was measured at.
+equal), the ones between inferred by bisection. Every change is summarized as a crawl's rebuild does
+(difflib: lines, similarity, sections). Loading costs, per version, the 60-odd capture rows, the
+summary's diff, compression and the search index; ``--level`` is the zstd level of texts and snapshots
+(default 3: the crawler's 10 makes payloads ~6% smaller for five times the CPU, and nothing read by a
+query differs). The size is a parameter and every figure is printed with the size it was measured at.
 
 ``--keep --workdir DIR`` keeps the SQLite file; ``--reuse`` measures it again (after a code or index
-change) without generating it anew. PostgreSQL runs when asked with ``--backend postgresql``: on
+change) without generating it anew, first loading the sites it lacks when it holds fewer than
+``--sites`` (a build cut short continues where it stopped); ``--load-only`` builds without measuring
+(a long build in the background, measured later with ``--reuse``). PostgreSQL runs when asked with ``--backend postgresql``: on
 $POLICYTRACK_BENCH_POSTGRES (a URL), else on a throwaway cluster started from the Debian binaries
 (storage.testing).
 """
@@ -202,15 +206,19 @@ def _make(index: int) -> BulkPage:
     return _generator.page(index)
 
 
-def generate(database: storage.Database, sites: int, options: dict) -> dict[str, float]:
-    """Fill the database; returns load figures."""
-    started = time.perf_counter()
+def generate(database: storage.Database, sites: int, options: dict, *, first: int = 0, level: int = 3
+             ) -> dict[str, float]:
+    """Fill the database with sites ``first`` to ``sites - 1``; returns load figures (``cpu_s``: the loading
+    process's CPU time, generation apart: on a shared machine wall time says more about the others)."""
+    started, cpu_started = time.perf_counter(), time.process_time()
     totals = storage.bulkload.BulkResult()
     context = multiprocessing.get_context("fork")
-    windows = [range(start, min(start + WINDOW_SITES, sites)) for start in range(0, sites, WINDOW_SITES)]
-    done = 0
+    windows = [range(start, min(start + WINDOW_SITES, sites)) for start in range(first, sites, WINDOW_SITES)]
+    if not windows:
+        return {"load_s": 0.0, "cpu_s": 0.0, **vars(totals)}
+    done = first
     with context.Pool(1, initializer=_init, initargs=(options,)) as pool, database.session(immediate=True) as session:
-        loader = BulkLoader(session)
+        loader = BulkLoader(session, level=level)
         # The next window is generated while this one loads; never more than two in memory.
         pending = pool.map_async(_make, windows[0], chunksize=4)
         for k in range(len(windows)):
@@ -226,7 +234,7 @@ def generate(database: storage.Database, sites: int, options: dict) -> dict[str,
                 print(f"  loaded {done:,}/{sites:,} sites, {totals.versions:,} versions ({rate:,.0f}/s)",
                       file=sys.stderr, flush=True)
         loader.finish()
-    return {"load_s": time.perf_counter() - started, **vars(totals)}
+    return {"load_s": time.perf_counter() - started, "cpu_s": time.process_time() - cpu_started, **vars(totals)}
 
 
 # --- measurement ----------------------------------------------------------------------------------
@@ -398,12 +406,25 @@ def run(backend: str, args: argparse.Namespace, workdir: Path) -> None:
         print(f"\n== {backend}: {args.sites:,} sites x {args.versions} versions, ~{args.captures} captures per version, "
               f"{'no ' if args.no_snapshots else ''}raw snapshots ==", flush=True)
         if reuse:
-            print(f"reusing {path} (--reuse): load figures not measured")
+            present = int(_counted(database)["sites"])
+            if present < args.sites:
+                print(f"reusing {path} (--reuse): {present:,} sites there, loading the {args.sites - present:,} missing")
+                grown = generate(database, args.sites, options, first=present, level=args.level)
+                print(_load_figures(grown, args.level))
+            else:
+                print(f"reusing {path} (--reuse): load figures not measured")
             load = _counted(database)
         else:
-            load = generate(database, args.sites, options)
-            print(f"load: {load['load_s']:.0f} s ({load['versions'] / load['load_s']:,.0f} versions/s)")
+            load = generate(database, args.sites, options, level=args.level)
+            print(_load_figures(load, args.level))
+        if args.load_only:
+            return
+        sites = int(_counted(database)["sites"])
+        if sites != args.sites:
+            print(f"measured at the size the database has: {sites:,} sites")
         with database.engine.connect() as connection:
+            if backend == "sqlite":  # statistics from a sample of each index: a full ANALYZE reads gigabytes
+                connection.exec_driver_sql("PRAGMA analysis_limit=2000")
             connection.exec_driver_sql("ANALYZE")
             connection.commit()
         versions = int(load["versions"])
@@ -411,9 +432,9 @@ def run(backend: str, args: argparse.Namespace, workdir: Path) -> None:
               f"({load['captures'] / versions:,.0f} per version), {int(load['snapshots']):,} raw snapshots")
         gen = Generator(**options)
         print(f"{'query':<44}{'p50 ms':>10}{'p95 ms':>10}")
-        for label, p50, p95 in measure(database, gen, args.sites, args.samples):
+        for label, p50, p95 in measure(database, gen, sites, args.samples):
             print(f"{label:<44}{p50:>10.1f}{p95:>10.1f}", flush=True)
-        for label, p50, p95 in measure_pages(database, gen, args.sites, args.samples):
+        for label, p50, p95 in measure_pages(database, gen, sites, args.samples):
             print(f"{label:<44}{p50:>10.1f}{p95:>10.1f}{'' if p95 < PAGE_BUDGET_MS else '  over budget'}", flush=True)
         size = sizes(database, backend, path)
         if load.get("raw_text_bytes"):
@@ -434,14 +455,21 @@ def run(backend: str, args: argparse.Namespace, workdir: Path) -> None:
         cleanup()
 
 
+def _load_figures(load: dict[str, float], level: int) -> str:
+    versions = load["versions"] or 1
+    return (f"load: {load['load_s']:.0f} s ({load['versions'] / max(load['load_s'], 1e-9):,.0f} versions/s wall; "
+            f"loader CPU {load['cpu_s'] / versions * 1000:.2f} ms/version = {versions / max(load['cpu_s'], 1e-9):,.0f} "
+            f"versions per CPU-second; zstd level {level})")
+
+
 def _counted(database: storage.Database) -> dict[str, float]:
     """The row counts of a database loaded earlier (``--reuse``)."""
     from sqlalchemy import text
 
     with database.session() as session:
         count = lambda table: session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()  # noqa: E731
-        return {"versions": count("versions"), "texts": count("version_texts"), "captures": count("captures"),
-                "snapshots": count("snapshots")}
+        return {"sites": count("sites"), "versions": count("versions"), "texts": count("version_texts"),
+                "captures": count("captures"), "snapshots": count("snapshots")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -457,7 +485,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-snapshots", action="store_true", help="store no raw snapshots")
     parser.add_argument("--keep", action="store_true", help="keep the SQLite file")
     parser.add_argument("--reuse", action="store_true",
-                        help="SQLite: measure the bench.db already in --workdir instead of generating one")
+                        help="SQLite: measure the bench.db already in --workdir instead of generating one "
+                             "(loading the sites it lacks first)")
+    parser.add_argument("--load-only", action="store_true", help="build the database, measure nothing")
+    parser.add_argument("--level", type=int, default=3,
+                        help="zstd level of stored texts and snapshots (default 3; the crawler stores at 10)")
     args = parser.parse_args(argv)
     # A killed run still stops the PostgreSQL cluster it started (storage.testing stops it at exit).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

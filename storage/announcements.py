@@ -10,6 +10,7 @@ receiver can deduplicate on.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,7 +20,6 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from core.errors import ConfigurationError
-from storage.blobs import load_text
 from storage.inserts import insert_ignoring_conflicts
 from storage.models import (
     CHANNEL_KINDS,
@@ -33,9 +33,9 @@ from storage.models import (
 )
 from storage.live import rendered_for
 from storage.queries import site_named
-from storage.summary import ChangeSummary, document_lines, summarize
+from storage.summary import ChangeSummary
 from storage.types import utcnow
-from storage.versions import mark_announced
+from storage.versions import change_summaries, mark_announced
 
 PUSH_KINDS = ("webhook", "apprise")
 DEFAULT_MAX_ATTEMPTS = 10  # announce cycles (one per crawl run) before a delivery is given up
@@ -171,25 +171,35 @@ def remove_channel(session: Session, channel_id: int) -> ChannelInfo:
 # --- what to announce -------------------------------------------------------------------------------
 
 
-def _version_ref(session: Session, version: Version) -> VersionRef:
-    capture = session.get_one(Capture, version.first_capture_id)
-    shown = rendered_for(session, {capture.id: (capture.original_url, capture.timestamp)})[capture.id]
-    return VersionRef(version.id, version.content_sha256, version.first_seen, version.last_seen,
-                      capture.original_url, shown.source == "live", shown.link)
+def _announcements(session: Session, rows: Sequence[tuple[Change, str, str]]) -> list[ChangeAnnouncement]:
+    """Announcements of ``(change, hostname, page URL)`` rows, in their order, in a few queries whatever their
+    number (a feed lists tens): both versions, their first captures and how each is rendered, the stored
+    summaries -- no text is read."""
+    version_ids = {v for change, _, _ in rows for v in (change.from_version_id, change.to_version_id)}
+    versions = {row.id: row for row in session.execute(
+        select(Version.id, Version.content_sha256, Version.first_seen, Version.last_seen, Version.first_capture_id)
+        .where(Version.id.in_(version_ids)))}
+    captures = {cid: (url, ts) for cid, url, ts in session.execute(
+        select(Capture.id, Capture.original_url, Capture.timestamp)
+        .where(Capture.id.in_([v.first_capture_id for v in versions.values()])))}
+    shown = rendered_for(session, captures)
+    summaries = change_summaries(session, [change.id for change, _, _ in rows])
 
+    def ref(version_id: int) -> VersionRef:
+        version = versions[version_id]
+        capture = shown[version.first_capture_id]
+        return VersionRef(version.id, version.content_sha256, version.first_seen, version.last_seen,
+                          captures[version.first_capture_id][0], capture.source == "live", capture.link)
 
-def _announcement(session: Session, change: Change, site: str, page_url: str) -> ChangeAnnouncement:
-    before = session.get_one(Version, change.from_version_id)
-    after = session.get_one(Version, change.to_version_id)
-    before_title, before_body = load_text(session, before.content_sha256)
-    after_title, after_body = load_text(session, after.content_sha256)
-    summary = summarize(document_lines(before_title, before_body), document_lines(after_title, after_body))
-    return ChangeAnnouncement(
-        change_id=change.id, site=site, page_url=page_url, before=_version_ref(session, before),
-        after=_version_ref(session, after), before_timestamp=change.before_timestamp,
-        after_timestamp=change.after_timestamp, detected_at=change.created_at, technical=change.technical,
-        summary=summary,
-    )
+    return [
+        ChangeAnnouncement(
+            change_id=change.id, site=site, page_url=page_url, before=ref(change.from_version_id),
+            after=ref(change.to_version_id), before_timestamp=change.before_timestamp,
+            after_timestamp=change.after_timestamp, detected_at=change.created_at, technical=change.technical,
+            summary=summaries[change.id],  # stored with the change
+        )
+        for change, site, page_url in rows
+    ]
 
 
 def _with_page(statement: Any) -> Any:
@@ -200,7 +210,7 @@ def change_announcement(session: Session, change_id: int) -> ChangeAnnouncement:
     row = session.execute(_with_page(select(Change, Site.hostname, Page.url)).where(Change.id == change_id)).first()
     if row is None:
         raise ValueError(f"no change with id {change_id}")
-    return _announcement(session, *row)
+    return _announcements(session, [tuple(row)])[0]
 
 
 def recent_changes(session: Session, *, limit: int = 50, site: str | None = None,
@@ -208,10 +218,13 @@ def recent_changes(session: Session, *, limit: int = 50, site: str | None = None
     """The most recently detected changes, newest first (what an Atom feed shows)."""
     statement = _with_page(select(Change, Site.hostname, Page.url)).order_by(Change.created_at.desc(), Change.id.desc())
     if site is not None:  # an unknown site is an error, not an empty feed
-        statement = statement.where(Site.id == site_named(session, site).id)
+        # By its pages' ids: read the site's changes by (page_id, ...) and sort those few, rather than walk
+        # the created_at index past every other site's newer changes.
+        pages = list(session.scalars(select(Page.id).where(Page.site_id == site_named(session, site).id)))
+        statement = statement.where(Change.page_id.in_(pages))
     if not include_technical:
         statement = statement.where(Change.technical.is_(False))
-    return [_announcement(session, *row) for row in session.execute(statement.limit(limit)).all()]
+    return _announcements(session, [tuple(row) for row in session.execute(statement.limit(limit)).all()])
 
 
 @dataclass(frozen=True)

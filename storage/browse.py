@@ -2,9 +2,9 @@
 
 The CLI's ``sites`` reads every site at once; a browser pages through 10,000 of them. Paging is by
 *keyset* (the sort key of the last row shown), never by offset, so a page deep in the list costs what the
-first one does. Each per-site figure is a correlated subquery that an index answers (captures by
-``(page_id, timestamp)``, versions by ``(page_id, first_seen)``), evaluated only for the rows of the page
-when sorting by hostname.
+first one does. A site's version count and last change are stored on it (kept by the writers) and indexed
+for the sorts; its capture span is a correlated subquery that the ``(page_id, timestamp)`` index answers,
+evaluated only for the rows of the page.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from core.errors import NoVersion
 from storage.models import LiveCapture, Version
 from storage.diffs import WordHunk, WordOp, line_counts, unified_diff, word_counts, word_diff
 from storage.queries import ChangeEntry, SiteSummary, VersionDocument, comparable_text, list_changes, site_named
+from storage.renormalize import merged_boundaries, merged_change
 from storage.sites import page_listings
 
 SITE_SORTS = ("hostname", "last_change", "versions")
@@ -41,26 +42,23 @@ class SitesPage:
     next_after: tuple[str, ...] | None
 
 
-_PER_SITE = """
-    SELECT s.id, s.hostname,
-        (SELECT count(*) FROM versions v JOIN pages p ON p.id = v.page_id WHERE p.site_id = s.id) AS versions,
-        -- the newest version that is not its page's first is the last change (its first capture is the
-        -- change's after_timestamp); both ends come from the (page_id, first_seen) index, never a scan
-        (SELECT coalesce(max((SELECT max(v.first_seen) FROM versions v WHERE v.page_id = p.id
-                              AND v.first_seen > (SELECT min(w.first_seen) FROM versions w WHERE w.page_id = p.id))), '')
-            FROM pages p WHERE p.site_id = s.id) AS last_change
-    FROM sites s
-"""
-
-
 def _escape_like(fragment: str) -> str:
     return fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# The column of each order (most first; a site without changes has last_change '': last).
+_SORT_KEYS = {"versions": "version_count", "last_change": "last_change"}
 
 
 def sites_page(session: Session, *, contains: str | None = None, sort: str = "hostname",
                after: Sequence[str] | None = None, limit: int = 50) -> SitesPage:
     """A page of sites whose hostname contains ``contains``, sorted by ``sort`` (see :data:`SITE_SORTS`;
-    ``last_change`` and ``versions`` newest/most first), starting after the row whose key is ``after``."""
+    ``last_change`` and ``versions`` newest/most first), starting after the row whose key is ``after``.
+
+    The per-site totals are stored on the site (``Site.version_count``, ``Site.last_change``, kept by the
+    writers) with descending indexes: every order is an index scan from the cursor on, whatever the number
+    of sites. A key shared by many sites (10,000 sites with 100 versions each) is continued in two parts --
+    the rest of the sites with the cursor's key, then those below it -- each a range of the index."""
     if sort not in SITE_SORTS:
         raise ValueError(f"unknown sort {sort!r} (expected one of {', '.join(SITE_SORTS)})")
     limit = max(1, min(limit, MAX_PAGE))
@@ -69,29 +67,36 @@ def sites_page(session: Session, *, contains: str | None = None, sort: str = "ho
     if contains:
         where.append("hostname LIKE :pattern ESCAPE '\\'")
         params["pattern"] = f"%{_escape_like(contains.strip().lower())}%"
+
+    def select_sites(*conditions: str, order: str) -> str:
+        condition = " AND ".join([*where, *conditions])
+        return (f"SELECT id, hostname, version_count, last_change FROM sites "
+                f"{'WHERE ' + condition if condition else ''} ORDER BY {order} LIMIT :n")
+
     if sort == "hostname":
         if after:
-            where.append("hostname > :host")
             params["host"] = after[-1]
-        order = "hostname"
+        statement = select_sites(*(["hostname > :host"] if after else []), order="hostname")
     else:
+        key = _SORT_KEYS[sort]
+        order = f"{key} DESC, hostname"
         if after and len(after) == 2:
-            key = "versions" if sort == "versions" else "last_change"
-            where.append(f"({key} < :key OR ({key} = :key AND hostname > :host))")
             params["key"] = int(after[0]) if sort == "versions" and after[0].isdigit() else after[0]
             params["host"] = after[1]
-        order = f"{sort} DESC, hostname"
-    condition = ("WHERE " + " AND ".join(where)) if where else ""
-    rows = session.execute(
-        text(f"SELECT * FROM ({_PER_SITE}) t {condition} ORDER BY {order} LIMIT :n"), params
-    ).all()
+            statement = (f"SELECT * FROM (SELECT * FROM ({select_sites(f'{key} = :key', 'hostname > :host', order='hostname')}) tied "
+                         f"UNION ALL SELECT * FROM ({select_sites(f'{key} < :key', order=order)}) below) both_parts "
+                         f"ORDER BY {order} LIMIT :n")
+        else:
+            statement = select_sites(order=order)
+    rows = session.execute(text(statement), params).all()
     more = len(rows) > limit
     rows = rows[:limit]
     sites = _site_rows(session, rows)
     next_after: tuple[str, ...] | None = None
     if more and sites:
-        last = rows[-1]
-        next_after = (last.hostname,) if sort == "hostname" else (str(getattr(last, sort)), last.hostname)
+        last = sites[-1]
+        next_after = ((last.hostname,) if sort == "hostname"
+                      else (str(last.versions) if sort == "versions" else last.last_change or "", last.hostname))
     return SitesPage(sites=sites, next_after=next_after)
 
 
@@ -134,8 +139,8 @@ def _site_rows(session: Session, rows: Sequence[object]) -> list[SiteRow]:
                 notes.append(f"{url}: {info.describe()}")
         result.append(SiteRow(
             hostname=row.hostname, urls=[url for _, url in own], captures=sum(n for n, _, _ in counts),
-            versions=int(row.versions), first_capture=min(firsts, default=None), last_capture=max(lasts, default=None),
-            last_change=row.last_change or None, listing=listing, notes=notes,
+            versions=int(row.version_count), first_capture=min(firsts, default=None),
+            last_capture=max(lasts, default=None), last_change=row.last_change or None, listing=listing, notes=notes,
         ))
     return result
 
@@ -180,19 +185,31 @@ def live_first_versions(session: Session, version_ids: Sequence[int]) -> set[int
 @dataclass(frozen=True)
 class ChangesPage:
     changes: list[ChangeEntry]
-    next_before: tuple[str, int] | None  # (after_timestamp, id) of the last row; None on the last page
+    next_before: tuple[str, int] | None  # the sort key of the last row (see changes_page); None on the last page
 
 
 def changes_page(session: Session, *, since: date | datetime | None = None, until: date | datetime | None = None,
                  sites: Sequence[str] | None = None, include_technical: bool = True,
                  before: tuple[str, int] | None = None, limit: int = 50) -> ChangesPage:
-    """A page of :func:`storage.queries.list_changes` (newest first), continuing below ``before``."""
+    """A page of the changes in a period, newest first, continuing below ``before``: what ``changes`` lists,
+    the stored changes (:func:`storage.queries.list_changes`) and, with the technical ones, the changes the
+    current normalizer no longer sees (merged entries, :func:`storage.renormalize.merged_boundaries`).
+
+    Rows are ordered as ``changes`` orders them: by ``after_timestamp``, then stored changes by id (newest
+    first) before merged entries by page. The key is ``(after_timestamp, id)``, a merged entry's id being
+    minus its page's id (so it sorts below every stored change of the same moment). Merged entries are few
+    (one per boundary a re-normalization undid): all of the period's are read and the page's kept."""
     limit = max(1, min(limit, MAX_PAGE))
     rows = list_changes(session, since=since, until=until, sites=sites, include_technical=include_technical,
                         limit=limit + 1, before=before)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return ChangesPage(rows, (rows[-1].after_timestamp, rows[-1].id) if more and rows else None)
+    keyed: list[tuple[tuple[str, int], ChangeEntry]] = [((c.after_timestamp, c.id or 0), c) for c in rows]
+    if include_technical:
+        for boundary in merged_boundaries(session, sites=sites or (), since=since, until=until):
+            key = (boundary.after_timestamp, -boundary.page_id)
+            if before is None or key < tuple(before):
+                keyed.append((key, merged_change(boundary)))
+    keyed.sort(key=lambda row: row[0], reverse=True)
+    return ChangesPage([row for _, row in keyed[:limit]], keyed[limit - 1][0] if len(keyed) > limit else None)
 
 
 # --- diffs ------------------------------------------------------------------------------------------
@@ -238,5 +255,6 @@ def version_diff(session: Session, old: VersionDocument, new: VersionDocument, *
 def site_row(session: Session, hostname: str) -> SiteRow:
     """One site as the sites list shows it; :class:`UnknownSite` if it is not tracked."""
     site = site_named(session, hostname)
-    row = session.execute(text(f"SELECT * FROM ({_PER_SITE}) t WHERE id = :id"), {"id": site.id}).one()
+    row = session.execute(text("SELECT id, hostname, version_count, last_change FROM sites WHERE id = :id"),
+                          {"id": site.id}).one()
     return _site_rows(session, [row])[0]

@@ -3,19 +3,22 @@
 The normal write path (``record_captures`` → ``record_normalized`` → ``rebuild_versions``) is built for a
 crawler: small idempotent transactions, diffs computed per change. Filling a database with 1,000,000
 versions that way takes hours. :func:`bulk_load` writes the same rows (site, page, the captures of each
-version, raw snapshots, shared texts, versions, changes, search index) with multi-row inserts and ids assigned up front,
-so it needs the database to itself (SQLite: it takes the write lock; PostgreSQL: sequences are moved past
-the ids it used).
+version, raw snapshots, shared texts, versions, changes with their summaries, per-site totals, search index) with multi-row inserts through
+SQLAlchemy Core (captures, tens per version, straight to the driver) and ids assigned up front, so it needs
+the database to itself (SQLite: it takes the write lock; PostgreSQL: sequences are moved past the ids it
+used). Every change is summarized exactly as a rebuild does (``storage.summary.summarize``: difflib's line
+counts, similarity, sections touched), so a bulk-loaded history reads like a crawled one.
 
-Change sizes are counted as a multiset difference of lines, which equals difflib's count whenever edits
-do not move lines around (then difflib may count a moved line as removed and added where this does not).
+``level``: the zstd level of texts and raw snapshots. The crawler's (``storage.types``) is the default;
+compression is most of a load's CPU time, and a benchmark filling a million versions may choose a faster
+level (payloads ~6% larger, nothing else differs).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import zstandard
 from sqlalchemy import func, insert, select, text
@@ -24,7 +27,9 @@ from sqlalchemy.orm import Session
 from core.document import content_sha256
 from storage.models import Capture, Change, Page, Site, Snapshot, Version, VersionText
 from storage.search import index_texts, refresh_mentions
-from storage.types import COMPRESSION, _ZSTD_LEVEL, sha256_hex, utcnow
+from storage.summary import document_lines, summarize
+from storage.types import COMPRESSION, ZSTD_LEVEL, sha256_hex, utcnow
+from storage.versions import refresh_site_totals
 
 NORMALIZER_VERSION = "bulk"
 MODELS = (Site, Page, Snapshot, Capture, VersionText, Version, Change)  # in foreign-key order
@@ -67,18 +72,13 @@ class BulkResult:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-def _line_changes(before: str, after: str) -> tuple[int, int]:
-    old, new = Counter(before.splitlines()), Counter(after.splitlines())
-    return sum((new - old).values()), sum((old - new).values())
-
-
 class BulkLoader:
     """Loads pages batch by batch; ids continue from what the database already holds."""
 
-    def __init__(self, session: Session, *, threads: int = 0):
+    def __init__(self, session: Session, *, threads: int = 0, level: int = ZSTD_LEVEL):
         self.session = session
         self.postgres = session.get_bind().dialect.name == "postgresql"
-        self.compressor = zstandard.ZstdCompressor(level=_ZSTD_LEVEL)
+        self.compressor = zstandard.ZstdCompressor(level=level)
         self.threads = threads  # zstd threads for batch compression (0: one per core)
         self.next_id = {
             model: (session.scalar(select(func.max(model.id))) or 0) + 1
@@ -96,20 +96,23 @@ class BulkLoader:
     def load(self, pages: Iterable[BulkPage]) -> BulkResult:
         result = BulkResult()
         now = utcnow()
-        rows: dict[type, list[dict]] = {m: [] for m in MODELS}
+        rows: dict[type, list] = {m: [] for m in MODELS}  # dicts, but tuples for captures (see _insert)
         new_texts: list[tuple[int, str, str]] = []
+        sites: set[int] = set()
         for page in pages:
             if page.hostname not in self.site_ids:
                 self.site_ids[page.hostname] = self._ids(Site, 1)[0]
                 rows[Site].append({"id": self.site_ids[page.hostname], "hostname": page.hostname, "created_at": now})
                 result.sites += 1
+            sites.add(self.site_ids[page.hostname])
             page_id = self._ids(Page, 1)[0]
             rows[Page].append({"id": page_id, "site_id": self.site_ids[page.hostname], "url": page.url, "created_at": now})
-            previous: tuple[int, BulkVersion] | None = None
+            previous: tuple[int, BulkVersion, list[str]] | None = None
             for v, capture_id, version_id in zip(
                 page.versions, self._ids(Capture, len(page.versions)), self._ids(Version, len(page.versions))
             ):
                 sha = content_sha256(v.title, v.body)
+                lines = document_lines(v.title, v.body)
                 result.versions += 1
                 result.raw_text_bytes += len(v.title.encode()) + len(v.body.encode())
                 if sha not in self.text_ids:
@@ -125,14 +128,12 @@ class BulkLoader:
                 if len(snapshot_ids) > 1 and len(stamps) > 1:
                     fetched[len(stamps) - 1] = snapshot_ids[-1]
                 capture_ids = [capture_id, *self._ids(Capture, len(v.later_captures))]
-                for k, (cid, stamp) in enumerate(zip(capture_ids, stamps)):
-                    rows[Capture].append({
-                        "id": cid, "page_id": page_id, "timestamp": stamp, "original_url": page.url,
-                        "status": 200, "mimetype": "text/html", "digest": sha[:32] if k in fetched else None,
-                        "length": len(v.body), "state": "fetched" if k in fetched else "inferred",
-                        "snapshot_id": fetched.get(k), "content_sha256": sha, "extraction": v.extraction,
-                        "normalizer_version": NORMALIZER_VERSION, "updated_at": now,
-                    })
+                length, digest = len(v.body), sha[:32]
+                rows[Capture].extend(
+                    (cid, page_id, stamp, page.url, digest if k in fetched else None, length,
+                     "fetched" if k in fetched else "inferred", fetched.get(k), sha, v.extraction)
+                    for k, (cid, stamp) in enumerate(zip(capture_ids, stamps))
+                )
                 result.captures += len(stamps)
                 rows[Version].append({
                     "id": version_id, "page_id": page_id, "text_id": self.text_ids[sha], "content_sha256": sha,
@@ -141,39 +142,46 @@ class BulkLoader:
                     "normalizer_version": NORMALIZER_VERSION, "created_at": now,
                 })
                 if previous is not None:
-                    added, removed = _line_changes(previous[1].body, v.body)
+                    summary = summarize(previous[2], lines)
                     rows[Change].append({
                         "id": self._ids(Change, 1)[0], "page_id": page_id, "from_version_id": previous[0],
                         "to_version_id": version_id,
                         "before_timestamp": (list(previous[1].later_captures) or [previous[1].timestamp])[-1],
-                        "after_timestamp": v.timestamp, "lines_added": added, "lines_removed": removed,
-                        "technical": False, "created_at": now,
+                        "after_timestamp": v.timestamp, "lines_added": summary.lines_added,
+                        "lines_removed": summary.lines_removed, "similarity": summary.similarity,
+                        "sections": summary.sections, "technical": False, "created_at": now,
                     })
-                previous = (version_id, v)
+                previous = (version_id, v, lines)
         result.stored_text_bytes += self._compress(rows[VersionText], "body")
         result.stored_snapshot_bytes += self._compress(rows[Snapshot], "payload")
         result.texts = len(rows[VersionText])
         for model in MODELS:
             if rows[model]:
-                self._insert(model, rows[model])
+                self._insert(model, rows[model], now)
+        refresh_site_totals(self.session, sites)
         index_texts(self.session, new_texts)  # also takes them off the queue the trigger filled
         refresh_mentions(self.session)  # this batch's sites: a first search need not compute them all
         return result
 
-    def _insert(self, model: type, rows: list[dict]) -> None:
-        """Multi-row insert. Captures (tens per version) go straight to the driver: SQLAlchemy's per-row
-        parameter processing would take most of the load time; only the one datetime column is converted."""
+    # Every capture of a version has these columns (the rest are the same for all: see _insert).
+    _CAPTURE_COLUMNS = ("id", "page_id", "timestamp", "original_url", "digest", "length", "state", "snapshot_id",
+                        "content_sha256", "extraction")
+
+    def _insert(self, model: type, rows: list, now: datetime) -> None:
+        """Multi-row insert through SQLAlchemy Core. Captures (tens per version) go straight to the driver as
+        tuples: SQLAlchemy's per-row parameter processing would take most of the load time; their constant
+        columns (and the one datetime, converted once) are written into the statement's parameters."""
         if model is not Capture:
-            self.session.execute(insert(model), rows)
+            self.session.connection().execute(insert(model.__table__), rows)
             return
-        columns = list(rows[0])
         convert = Capture.__table__.c.updated_at.type.bind_processor(self.session.get_bind().dialect)
-        updated = convert(rows[0]["updated_at"]) if convert else rows[0]["updated_at"]  # one ``now`` per batch
-        rows = [{**r, "updated_at": updated} for r in rows]
+        constants = {"status": 200, "mimetype": "text/html", "normalizer_version": NORMALIZER_VERSION,
+                     "updated_at": convert(now) if convert else now}
+        columns = [*self._CAPTURE_COLUMNS, *constants]
         marks = ", ".join(["%s" if self.postgres else "?"] * len(columns))
+        tail = tuple(constants.values())
         self.session.connection().exec_driver_sql(
-            f"INSERT INTO captures ({', '.join(columns)}) VALUES ({marks})",
-            [tuple(r[c] for c in columns) for r in rows],
+            f"INSERT INTO captures ({', '.join(columns)}) VALUES ({marks})", [row + tail for row in rows],
         )
 
     def _compress(self, rows: list[dict], column: str) -> int:

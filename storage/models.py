@@ -18,6 +18,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Float,
     ForeignKey,
     Index,
     LargeBinary,
@@ -87,6 +88,12 @@ class Site(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Set by `sites remove --keep-history`: no longer crawled, its history still queryable. None: tracked.
     removed_at: Mapped[Optional[datetime]]
+    # Kept by the functions that write versions (storage.versions.refresh_site_totals, storage.bulkload;
+    # migration 0011_change_summaries), so the sites list sorts and pages 10,000+ sites by an index:
+    # how many versions the site's pages have, and when its newest change was seen (its after_timestamp;
+    # '' while it has none, so that one descending index orders every site on both backends).
+    version_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_change: Mapped[str] = mapped_column(Timestamp14, default="", server_default="")
 
     pages: Mapped[list["Page"]] = relationship(back_populates="site", order_by="Page.id")
 
@@ -269,6 +276,10 @@ class Change(Base):
     run_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     announced_at: Mapped[Optional[datetime]]
+    # The rest of the change's summary (storage.summary), stored when the change is (re)built so that feeds
+    # and timelines never diff two texts to describe it (migration 0011_change_summaries).
+    similarity: Mapped[Optional[float]] = mapped_column(Float)
+    sections: Mapped[Optional[list[str]]] = mapped_column(JSON(none_as_null=True))
 
 
 # --- scheduling, leases, live checks and announcements ----------------------------------------------
@@ -462,6 +473,11 @@ Index(None, Version.text_id)
 Index(None, VersionText.id, VersionText.words, VersionText.chars)
 Index(None, Version.text_id, Version.page_id, Version.first_seen)
 Index(None, Change.created_at)
+
+# --- per-site totals (migration 0011_change_summaries): the sites list sorted by versions or last change,
+# most first, paged by keyset, reads these indexes in order.
+Index("ix_sites_version_count_hostname", Site.version_count.desc(), Site.hostname)
+Index("ix_sites_last_change_hostname", Site.last_change.desc(), Site.hostname)
 
 
 # --- discovery (storage.discovery; migration 0009_discovery) ----------------------------------------

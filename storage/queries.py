@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
@@ -30,7 +30,7 @@ from storage.models import (
     VersionText,
 )
 from storage.sites import lookup_hostname, page_listings
-from storage.types import decompress
+from storage.types import decompress, since_timestamp, until_timestamp
 
 
 @dataclass(frozen=True)
@@ -147,28 +147,12 @@ def _page(session: Session, hostname: str, url: str | None) -> tuple[Site, Page]
     return site, page
 
 
-def _cutoff(when: date | datetime) -> str:
-    """The last 14-digit timestamp that counts as 'at' ``when``: a date means the end of that day (UTC)."""
-    if isinstance(when, datetime):
-        if when.tzinfo is not None:
-            when = when.astimezone(timezone.utc)
-        return when.strftime("%Y%m%d%H%M%S")
-    return f"{when:%Y%m%d}235959"
-
-
-def _cutoff_start(when: date | datetime) -> str:
-    """The first 14-digit timestamp that counts as 'since' ``when``: a date means the start of that day."""
-    if isinstance(when, datetime):
-        return _cutoff(when)
-    return f"{when:%Y%m%d}000000"
-
-
 def _no_version(session: Session, site: Site, page: Page, when: date | datetime | None) -> NoVersion:
     first = session.scalars(
         select(Version.first_seen).where(Version.page_id == page.id).order_by(Version.first_seen).limit(1)
     ).first()
     if first is not None and when is not None:
-        day = archived_date(_cutoff(when))
+        day = archived_date(until_timestamp(when))
         return NoVersion(
             f"no version of {site.hostname} ({page.url}) on or before {day}: "
             f"the first capture with a document is from {archived_date(first)}"
@@ -187,7 +171,7 @@ def _no_version(session: Session, site: Site, page: Page, when: date | datetime 
 def _version_at(session: Session, site: Site, page: Page, when: date | datetime | None) -> Version:
     statement = select(Version).where(Version.page_id == page.id)
     if when is not None:
-        statement = statement.where(Version.first_seen <= _cutoff(when))
+        statement = statement.where(Version.first_seen <= until_timestamp(when))
     version = session.scalars(statement.order_by(Version.first_seen.desc()).limit(1)).one_or_none()
     if version is None:
         raise _no_version(session, site, page, when)
@@ -295,8 +279,8 @@ def site_history(
         .where(Version.page_id.in_(page_urls))
         .order_by(Version.first_seen, Version.page_id)
     )
-    start = _cutoff_start(since) if since is not None else None
-    end = _cutoff(until) if until is not None else None
+    start = since_timestamp(since) if since is not None else None
+    end = until_timestamp(until) if until is not None else None
     rows = session.execute(statement).all()
     next_start: dict[int, str | None] = {}
     in_period: set[int] = set()
@@ -443,23 +427,26 @@ def changes_to_announce(session: Session, *, include_technical: bool = False) ->
 
 @dataclass(frozen=True)
 class ChangeEntry:
-    """A change in a cross-site listing: when, where, and how big (lines and words)."""
+    """A change in a cross-site listing: when, where, and how big (lines and words).
 
-    id: int
+    A *merged* entry is a change the current normalizer no longer sees (``storage.renormalize``): ``changes``
+    and the web view list those beside the stored changes, as technical rows with no change id, both version
+    ids the version that now holds the two texts (None if none does), no lines, and its words on both sides.
+    """
+
+    id: int | None
     site: str
     page_url: str
-    from_version_id: int
-    to_version_id: int
+    from_version_id: int | None
+    to_version_id: int | None
     before_timestamp: str  # last capture with the old text
     after_timestamp: str  # first capture with the new text: when the change was seen
     lines_added: int
     lines_removed: int
-    words_before: int
-    words_after: int
+    words_before: int | None
+    words_after: int | None
     technical: bool
-    # True only for a change the current normalizer no longer sees (``storage.renormalize``): the CLI's
-    # ``changes`` lists those beside the stored changes; a stored change is never merged.
-    merged: bool = False
+    merged: bool = False  # a stored change is never merged
 
 
 def list_changes(
@@ -493,9 +480,9 @@ def list_changes(
         .order_by(Change.after_timestamp.desc(), Change.id.desc())
     )
     if since is not None:
-        statement = statement.where(Change.after_timestamp >= _cutoff_start(since))
+        statement = statement.where(Change.after_timestamp >= since_timestamp(since))
     if until is not None:
-        statement = statement.where(Change.after_timestamp <= _cutoff(until))
+        statement = statement.where(Change.after_timestamp <= until_timestamp(until))
     if sites:
         statement = statement.where(Site.id.in_([site_named(session, host).id for host in sites]))
     if not include_technical:

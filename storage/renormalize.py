@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 from storage.captures import record_capture_outcome, record_normalized
 from storage.models import (NORMALIZED_STATES, Capture, Change, Page, Renormalization, Site, TechnicalBoundary, Version,
                             VersionText)
-from storage.queries import _cutoff, _cutoff_start, site_named
-from storage.types import utcnow
+from storage.queries import ChangeEntry, site_named
+from storage.types import since_timestamp, until_timestamp, utcnow
 from storage.versions import rebuild_versions
 
 # Captures whose stored outcome came from the normalizer: a text, or a skip recorded with its snapshot.
@@ -249,6 +249,7 @@ class MergedBoundary:
     normalizer_version: str  # the normalizer that stopped distinguishing them
     version_id: int | None
     words: int | None  # that version's words
+    page_id: int
 
 
 def merged_boundaries(session: Session, *, sites: Sequence[str] = (), page_url: str | None = None,
@@ -271,9 +272,9 @@ def merged_boundaries(session: Session, *, sites: Sequence[str] = (), page_url: 
     if page_url is not None:
         statement = statement.where(Page.url == page_url.strip())
     if since is not None:
-        statement = statement.where(TechnicalBoundary.after_timestamp >= _cutoff_start(since))
+        statement = statement.where(TechnicalBoundary.after_timestamp >= since_timestamp(since))
     if until is not None:
-        statement = statement.where(TechnicalBoundary.after_timestamp <= _cutoff(until))
+        statement = statement.where(TechnicalBoundary.after_timestamp <= until_timestamp(until))
     merged = []
     for host, url, page_id, before, after, normalizer_version in session.execute(statement).all():
         holder = session.execute(
@@ -281,5 +282,22 @@ def merged_boundaries(session: Session, *, sites: Sequence[str] = (), page_url: 
             .where(Version.page_id == page_id, Version.first_seen <= before, Version.last_seen >= after)
         ).first()
         merged.append(MergedBoundary(host, url, before, after, normalizer_version,
-                                     holder[0] if holder else None, holder[1] if holder else None))
+                                     holder[0] if holder else None, holder[1] if holder else None, page_id))
     return merged
+
+
+def merged_change(boundary: MergedBoundary) -> ChangeEntry:
+    """A change the normalizer no longer sees as a row of a changes listing (see :class:`ChangeEntry`)."""
+    return ChangeEntry(
+        id=None, site=boundary.site, page_url=boundary.page_url, from_version_id=boundary.version_id,
+        to_version_id=boundary.version_id, before_timestamp=boundary.before_timestamp,
+        after_timestamp=boundary.after_timestamp, lines_added=0, lines_removed=0, words_before=boundary.words,
+        words_after=boundary.words, technical=True, merged=True,
+    )
+
+
+def merged_changes(session: Session, *, sites: Sequence[str] = (), page_url: str | None = None,
+                   since: date | datetime | None = None, until: date | datetime | None = None) -> list[ChangeEntry]:
+    """:func:`merged_boundaries` as rows of a changes listing, in time order."""
+    return [merged_change(b) for b in merged_boundaries(session, sites=sites, page_url=page_url, since=since,
+                                                        until=until)]

@@ -310,9 +310,18 @@ def _exact_pattern(words: Sequence[str]) -> re.Pattern[str]:
 
 
 def _same_case(session: Session, block_ids: Sequence[int], words: Sequence[str]) -> list[int]:
-    """The blocks whose text contains the phrase with exactly the term's letter case."""
+    """The blocks whose text contains the phrase with exactly the term's letter case.
+
+    The database first keeps the blocks containing the term's longest word in its case (a substring test:
+    no tokenizing), so only those texts reach the regular expression; a common phrase matches thousands of
+    blocks in any case and few in the term's."""
     pattern = _exact_pattern(words)
-    rows = _in_batches(session, f"SELECT id, text FROM {BLOCKS_TABLE} WHERE id IN :values", block_ids)
+    position = "instr(text, :word)" if session.get_bind().dialect.name == "sqlite" else "strpos(text, :word)"
+    statement = text(f"SELECT id, text FROM {BLOCKS_TABLE} WHERE id IN :values AND {position} > 0").bindparams(
+        bindparam("values", expanding=True))
+    longest = max(words, key=len)
+    rows = [row for start in range(0, len(block_ids), CATCH_UP_BATCH) for row in session.execute(
+        statement, {"values": list(block_ids[start:start + CATCH_UP_BATCH]), "word": longest})]
     return [bid for bid, block in rows if pattern.search(block)]
 
 
@@ -348,6 +357,8 @@ def search_versions(
         block_ids = _same_case(session, block_ids, words)
     if not block_ids:
         return []
+    if site_ids is None:
+        return _hits(session, _page_of_mentions(session, block_ids, after, limit))
     per_site = _mentions(session, block_ids, site_ids)
     keys = sorted((found.first[0], found.host, site_id) for site_id, found in per_site.items())
     if after is not None:
@@ -367,6 +378,60 @@ class _SiteMentions:
     runs: list[str]  # each matching block's ranges of version ordinals (see _MENTIONS_OF_SITES)
 
 
+def _matching_mentions(session: Session, block_ids: Sequence[int]) -> tuple[str, dict[str, object]]:
+    """The FROM and WHERE of the matching blocks' mention rows (``m``, with their site ``s``), and parameters."""
+    if session.get_bind().dialect.name == "sqlite":
+        # The matching blocks go through a temporary table: there can be more than a statement takes.
+        # No statistics on it: CROSS JOIN makes SQLite walk it and seek each block's rows.
+        session.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {_MATCHED} (block_id INTEGER PRIMARY KEY)"))
+        session.execute(text(f"DELETE FROM {_MATCHED}"))
+        # Thousands of ids for a common phrase: straight to the driver (see index_texts).
+        session.connection().exec_driver_sql(f"INSERT INTO {_MATCHED} (block_id) VALUES (?)", [(b,) for b in block_ids])
+        return (f"{_MATCHED} b CROSS JOIN {MENTIONS_TABLE} m JOIN sites s ON s.id = m.site_id "
+                "WHERE m.block_id = b.block_id"), {}
+    return f"{MENTIONS_TABLE} m JOIN sites s ON s.id = m.site_id WHERE m.block_id = ANY(:blocks)", {"blocks": list(block_ids)}
+
+
+def _statement(sql: str, params: dict[str, object]) -> Any:
+    statement = text(sql)
+    if "blocks" in params:
+        statement = statement.bindparams(bindparam("blocks", type_=postgresql.ARRAY(Integer)))
+    if "sites" in params:
+        statement = statement.bindparams(bindparam("sites", expanding=True))
+    return statement
+
+
+# A version's (moment, id) as one text that sorts like the pair, so that SQL's min/max pick first and last.
+_MOMENT_KEY = {"sqlite": "{at} || printf('%020d', {id})",
+               "postgresql": "{at} || lpad(CAST({id} AS TEXT), 20, '0')"}
+
+
+def _page_of_mentions(session: Session, block_ids: Sequence[int], after: tuple[str, str] | None,
+                      limit: int | None) -> dict[int, _SiteMentions]:
+    """The matching blocks' mentions folded per site in SQL, and only one page of sites (by first mention,
+    then hostname, after ``after``; every site without ``limit``) brought back: a phrase thousands of sites
+    use costs one aggregate over their mention rows, not a Python object per row."""
+    dialect = session.get_bind().dialect.name
+    source, params = _matching_mentions(session, block_ids)
+    first = _MOMENT_KEY[dialect].format(at="m.first_at", id="m.first_version_id")
+    last = _MOMENT_KEY[dialect].format(at="m.last_at", id="m.last_version_id")
+    where = ""
+    if after is not None:
+        where = "WHERE substr(first_key, 1, 14) > :at OR (substr(first_key, 1, 14) = :at AND hostname > :host)"
+        params.update(at=after[0], host=after[1])
+    # No limit: LIMIT -1 on SQLite, LIMIT NULL on PostgreSQL.
+    params["n"] = limit if limit is not None else (-1 if dialect == "sqlite" else None)
+    rows = session.execute(_statement(f"""
+        SELECT site_id, hostname, first_key, last_key, runs FROM (
+            SELECT m.site_id AS site_id, s.hostname AS hostname, min({first}) AS first_key, max({last}) AS last_key,
+                   {_CONCAT[dialect]}(m.runs, ',') AS runs
+            FROM {source} GROUP BY m.site_id, s.hostname) folded
+        {where} ORDER BY substr(first_key, 1, 14), hostname LIMIT :n""", params), params)
+    return {site_id: _SiteMentions(host, (first_key[:14], int(first_key[14:])), (last_key[:14], int(last_key[14:])),
+                                   [runs])
+            for site_id, host, first_key, last_key, runs in rows}
+
+
 def _mentions(session: Session, block_ids: Sequence[int], site_ids: Sequence[int] | None) -> dict[int, _SiteMentions]:
     """The mention rows of the matching blocks, per site: one row per (block, site), not per text."""
     columns = "m.site_id, s.hostname, m.first_at, m.first_version_id, m.last_at, m.last_version_id, m.runs"
@@ -374,24 +439,10 @@ def _mentions(session: Session, block_ids: Sequence[int], site_ids: Sequence[int
     # SQLite: with the site filter in the statement the planner builds a Bloom filter over the whole table
     # (~60 ms at 100,000 versions); the matching blocks' rows are few, so they are filtered here instead.
     site_filter = "AND m.site_id IN :sites" if site_ids and not sqlite else ""
-    if sqlite:
-        # The matching blocks go through a temporary table: there can be more than a statement takes.
-        # No statistics on it: CROSS JOIN makes SQLite walk it and seek each block's rows.
-        session.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {_MATCHED} (block_id INTEGER PRIMARY KEY)"))
-        session.execute(text(f"DELETE FROM {_MATCHED}"))
-        # Thousands of ids for a common phrase: straight to the driver (see index_texts).
-        session.connection().exec_driver_sql(f"INSERT INTO {_MATCHED} (block_id) VALUES (?)", [(b,) for b in block_ids])
-        statement = text(f"""SELECT {columns} FROM {_MATCHED} b CROSS JOIN {MENTIONS_TABLE} m
-            JOIN sites s ON s.id = m.site_id WHERE m.block_id = b.block_id {site_filter}""")
-        params: dict[str, object] = {}
-    else:
-        statement = text(f"""SELECT {columns} FROM {MENTIONS_TABLE} m JOIN sites s ON s.id = m.site_id
-            WHERE m.block_id = ANY(:blocks) {site_filter}""")
-        statement = statement.bindparams(bindparam("blocks", type_=postgresql.ARRAY(Integer)))
-        params = {"blocks": list(block_ids)}
+    source, params = _matching_mentions(session, block_ids)
     if site_filter:
-        statement = statement.bindparams(bindparam("sites", expanding=True))
         params["sites"] = list(site_ids or ())
+    statement = _statement(f"SELECT {columns} FROM {source} {site_filter}", params)
     wanted = set(site_ids or ())
     per_site: dict[int, _SiteMentions] = {}
     for site_id, host, first_at, first_id, last_at, last_id, runs in session.execute(statement, params):
@@ -419,8 +470,7 @@ def _hits(session: Session, per_site: dict[int, _SiteMentions]) -> list[SearchHi
     """The search hits of the sites' folded mentions: the first and last versions' details, the counts."""
     if not per_site:
         return []
-    totals = dict(_in_batches(session, """SELECT p.site_id, count(*) FROM versions v JOIN pages p ON p.id = v.page_id
-        WHERE p.site_id IN :values GROUP BY p.site_id""", list(per_site)))
+    totals = dict(_in_batches(session, "SELECT id, version_count FROM sites WHERE id IN :values", list(per_site)))
     wanted = {vid for found in per_site.values() for vid in (found.first[1], found.last[1])}
     details = {
         vid: (host, Mention(version_id=vid, page_url=url, first_seen=first_seen, last_seen=last_seen), bool(latest))

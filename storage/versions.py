@@ -14,18 +14,18 @@ possible, because ids and ``Change.announced_at`` are referenced from outside (C
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from storage.models import NORMALIZED_STATES, Capture, Change, Page, PageListing, Site, TechnicalBoundary, Version, VersionText
+from storage.summary import ChangeSummary, document_lines, summarize
 from storage.types import decompress, utcnow
 
 
@@ -123,18 +123,12 @@ class _Texts:
         if sha not in self._lines:
             text = self.session.get_one(VersionText, self.ids[sha])
             body = decompress(text.body, text.compression).decode("utf-8")
-            self._lines[sha] = f"# {text.title}\n\n{body}".splitlines()
+            self._lines[sha] = document_lines(text.title, body)
         return self._lines[sha]
 
-    def diff(self, before: str, after: str) -> tuple[int, int]:
-        """(lines added, lines removed), as difflib's unified diff counts them."""
-        added = removed = 0
-        matcher = difflib.SequenceMatcher(None, self.lines(before), self.lines(after))
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-            if tag != "equal":
-                removed += i2 - i1
-                added += j2 - j1
-        return added, removed
+    def summary(self, before: str, after: str) -> ChangeSummary:
+        """The change's summary: difflib's line counts (as a unified diff counts them), similarity, sections."""
+        return summarize(self.lines(before), self.lines(after))
 
 
 def _technical_brackets(session: Session, page_id: int) -> list[tuple[str, str]]:
@@ -235,9 +229,10 @@ def rebuild_versions(session: Session, page_id: int, run_id: int | None = None) 
         technical = _is_technical(before_run, after_run, brackets)
         change = by_target.get(target.id)
         if change is None:
-            added, removed = texts.diff(source.content_sha256, target.content_sha256)
+            summary = texts.summary(source.content_sha256, target.content_sha256)
             change = by_target[target.id] = Change(
-                page_id=page_id, to_version_id=target.id, lines_added=added, lines_removed=removed,
+                page_id=page_id, to_version_id=target.id, lines_added=summary.lines_added,
+                lines_removed=summary.lines_removed, similarity=summary.similarity, sections=summary.sections,
                 run_id=run_id, announced_at=announced.get(after_run.first_seen),
             )
             session.add(change)
@@ -247,8 +242,54 @@ def rebuild_versions(session: Session, page_id: int, run_id: int | None = None) 
         change.before_timestamp, change.after_timestamp = before_run.last_seen, after_run.first_seen
         change.technical = technical
     session.flush()
+    refresh_site_totals(session, [session.get_one(Page, page_id).site_id])
     return RebuildResult(versions_new=versions_new, changes_new=changes_new, versions_removed=len(obsolete),
                          technical_new=technical_new)
+
+
+# Per site: its pages' versions counted, and their newest change. CROSS JOIN keeps SQLite's planner on the
+# pages -> (page_id, ...) indexes; it would otherwise answer max() by walking the after_timestamp index
+# backwards until it met one of the site's changes (a scan of most of the table for a site quiet for years).
+_SITE_TOTALS = """
+UPDATE sites SET
+    version_count = (SELECT count(*) FROM pages p CROSS JOIN versions v WHERE v.page_id = p.id AND p.site_id = sites.id),
+    last_change = coalesce((SELECT max(c.after_timestamp) FROM pages p CROSS JOIN changes c
+                            WHERE c.page_id = p.id AND p.site_id = sites.id), '')
+WHERE id IN :ids
+"""
+
+
+def refresh_site_totals(session: Session, site_ids: Iterable[int]) -> None:
+    """Recount the version total and the last change of these sites (``Site.version_count``,
+    ``Site.last_change``): every function that adds or removes versions calls it, so the sites list never
+    counts. Per site, two index range reads of its own rows."""
+    ids = sorted(set(site_ids))
+    for start in range(0, len(ids), 500):
+        session.execute(text(_SITE_TOTALS).bindparams(bindparam("ids", expanding=True)),
+                        {"ids": ids[start:start + 500]})
+
+
+def change_summaries(session: Session, change_ids: Iterable[int]) -> dict[int, ChangeSummary]:
+    """The stored summaries of these changes, by id (what feeds, timelines and announcements show).
+
+    Every change is stored with its summary (rebuild, bulk load, migration 0011); one stored without it
+    (a row written by an older version of this code between its upgrade and the migration) is summarized
+    from its texts here, as the rebuild would, so the answer is always the summary."""
+    ids = sorted(set(change_ids))
+    rows = [row for start in range(0, len(ids), 500) for row in session.execute(
+        select(Change.id, Change.lines_added, Change.lines_removed, Change.similarity, Change.sections,
+               Change.from_version_id, Change.to_version_id).where(Change.id.in_(ids[start:start + 500])))]
+    found = {cid: ChangeSummary(added, removed, similarity, list(sections))
+             for cid, added, removed, similarity, sections, _, _ in rows
+             if similarity is not None and sections is not None}
+    missing = [(cid, old, new) for cid, _, _, similarity, sections, old, new in rows if cid not in found]
+    if missing:
+        hashes = dict(session.execute(select(Version.id, Version.content_sha256).where(
+            Version.id.in_({v for _, old, new in missing for v in (old, new)}))).all())
+        texts = _Texts(session, set(hashes.values()))
+        for cid, old, new in missing:
+            found[cid] = texts.summary(hashes[old], hashes[new])
+    return found
 
 
 def mark_announced(session: Session, change_ids: Iterable[int], when: datetime | None = None) -> int:

@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 import storage
 from storage.blobs import load_snapshot
 from storage.bulkload import BulkPage, BulkVersion, bulk_load
-from storage.models import Capture, Change, Snapshot
+from storage.models import Capture, Change, Site, Snapshot
+from storage.summary import document_lines, summarize
 
 
 def test_bulk_versions_carry_their_captures_and_snapshots(db):
@@ -33,3 +34,21 @@ def test_bulk_versions_carry_their_captures_and_snapshots(db):
         fetched = session.scalars(select(Capture.snapshot_id).where(Capture.timestamp == "20100301000000")).one()
         assert load_snapshot(session, fetched)[0] == b"<html>one b</html>"
         assert session.scalar(select(func.count()).select_from(Snapshot)) == 3
+
+
+def test_bulk_changes_are_summarized_as_a_rebuild_summarizes_them(db):
+    """Exactly (difflib, as storage.versions): a moved line counts as removed and added, which a count of
+    lines in and out would miss; similarity and sections are stored too, and the site's totals."""
+    before = "## Intro\n\nwe collect\n\n## Cookies\n\nwe use cookies\n\nlast line\n"
+    after = "## Intro\n\nlast line\n\nwe collect\n\n## Cookies\n\nwe use cookies\n"
+    with db.session() as session:
+        bulk_load(session, [BulkPage("moved.example", "https://moved.example/p", [
+            BulkVersion("20100101000000", "T", before), BulkVersion("20110101000000", "T", after)])])
+    summary = summarize(document_lines("T", before), document_lines("T", after))
+    assert (summary.lines_added, summary.lines_removed) != (0, 0)
+    with db.session() as session:
+        change = session.scalars(select(Change)).one()
+        assert (change.lines_added, change.lines_removed, change.similarity, change.sections) == (
+            summary.lines_added, summary.lines_removed, summary.similarity, summary.sections)
+        site = session.scalars(select(Site)).one()
+        assert (site.version_count, site.last_change) == (2, "20110101000000")

@@ -192,3 +192,35 @@ def test_the_mentions_migration_fills_the_table_from_the_indexed_texts(database)
         assert session.execute(text(f"SELECT count(*) FROM {search.SITE_QUEUE_TABLE}")).scalar_one() == 0
     assert _mention_rows(database) == kept
     assert found(database, "do not sell") == before
+
+
+def test_a_page_of_hits_is_the_slice_of_all_hits(database):
+    """Pages of a search (folded per site in SQL) are exactly the slices of the whole answer (folded in
+    Python), with sites tied on their first mention, several matching paragraphs per site and reverts."""
+    from storage.bulkload import BulkPage, BulkVersion, bulk_load
+
+    pages = []
+    for n in range(9):
+        texts = [f"we do not sell data (site {n}).\n\nintro {n}\n",
+                 f"we do not sell data (site {n}).\n\nDo Not Sell: a link.\n\nmore {n}\n",
+                 f"nothing of the kind {n}\n",
+                 f"we do not sell data (site {n}).\n\nDo Not Sell: a link.\n\nmore {n}\n"]
+        first_year = 2010 + n % 3  # three sites share each first mention
+        pages.append(BulkPage(f"s{n}.example", f"https://s{n}.example/p", [
+            BulkVersion(f"{first_year + k}0101000000", "P", body) for k, body in enumerate(texts)]))
+    with database.session() as session:
+        bulk_load(session, pages)
+    for term in ("do not sell", "Do Not Sell", "more"):
+        with database.session() as session:
+            whole = storage.search_versions(session, term)
+        assert len(whole) == 9
+        for size in (1, 2, 4):
+            paged, after = [], None
+            while True:
+                with database.session() as session:
+                    page = storage.search_versions(session, term, after=after, limit=size)
+                paged += page
+                if len(page) < size:
+                    break
+                after = (page[-1].first.first_seen, page[-1].site)
+            assert paged == whole, (term, size)

@@ -25,12 +25,17 @@ def db_url(tmp_path_factory, local_archive, sample_archive) -> str:
     return web_database(tmp_path_factory, local_archive, sample_archive)
 
 
-@pytest.fixture(scope="module")
-def client(db_url):
-    database = storage.open_database(db_url)
+def serving(url: str):
+    """A test client of the app over the database at ``url`` (for a module-scoped fixture to yield from)."""
+    database = storage.open_database(url)
     with TestClient(create_app(database)) as test_client:
         yield test_client
     database.dispose()
+
+
+@pytest.fixture(scope="module")
+def client(db_url):
+    yield from serving(db_url)
 
 
 def _all(client: TestClient, url: str, **params) -> list[dict]:
@@ -203,3 +208,73 @@ def test_every_list_and_page_runs_on_both_backends(db):
         for url in ("/", "/?sort=versions", "/sites/s3.example", "/sites/s3.example/diff", "/changes", "/search?q=collect",
                     "/feed.atom", "/sites/s2.example/feed.atom"):
             assert http.get(url).status_code == 200, url
+
+
+# --- changes the normalizer no longer sees (merged) ---------------------------------------------------
+
+MERGE_TIMES = ("20150101000000", "20160101000000", "20170101000000")
+
+
+def _history_with_a_merged_change(database, host: str, merge: bool) -> None:
+    """Texts A, B, C recorded by normalizer 1; re-normalized by normalizer 2, which (with ``merge``) reads the
+    2016 capture as A again: the 2016 change disappears (a merged entry), the 2017 one stays."""
+    from core.document import content_sha256
+    from storage import CdxRow, add_site, capture_id, rebuild_versions, record_captures, record_normalized, store_snapshot
+    from storage.renormalize import begin_renormalization, finish_renormalization, record_renormalized
+
+    url = f"https://{host}/privacy"
+    texts = [f"{host}: we collect data.\n\nversion {k}\n" for k in range(3)]
+    with database.session() as session:
+        page_id = add_site(session, host, url).page_id
+        record_captures(session, page_id, [CdxRow(t, url, 200, "text/html", f"d{t}", 10) for t in MERGE_TIMES], None)
+        for ts, body in zip(MERGE_TIMES, texts):
+            snapshot_id, _ = store_snapshot(session, f"{host} {ts}".encode(), http_status=200, headers=[], url=url)
+            record_normalized(session, capture_id(session, page_id, ts), snapshot_id=snapshot_id,
+                              content_sha256=content_sha256("P", body), title="P", comparable_body=body,
+                              extraction="readability", normalizer_version="1")
+        rebuild_versions(session, page_id)
+        begin_renormalization(session, page_id, "2")
+        for ts, body in zip(MERGE_TIMES, [texts[0], texts[0] if merge else texts[1], texts[2]]):
+            record_renormalized(session, capture_id(session, page_id, ts), content_sha256=content_sha256("P", body),
+                                title="P", comparable_body=body, extraction="readability", normalizer_version="2")
+        finish_renormalization(session, page_id, "2")
+
+
+@pytest.fixture(scope="module")
+def merged_db(tmp_path_factory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('merged') / 'merged.db'}"
+    database = storage.open_database(url)
+    for host, merge in (("merged-a.example", True), ("merged-b.example", True), ("kept.example", False)):
+        _history_with_a_merged_change(database, host, merge)
+    database.dispose()
+    return url
+
+
+@pytest.fixture(scope="module")
+def merged_client(merged_db):
+    yield from serving(merged_db)
+
+
+def test_changes_list_merged_changes_as_the_cli_does(merged_client, merged_db):
+    cli = run_cli("changes", "--json", db=merged_db).json()
+    assert [(r["site"], r["after_timestamp"], r["merged"]) for r in cli if r["merged"]] == [
+        ("merged-a.example", MERGE_TIMES[1], True), ("merged-b.example", MERGE_TIMES[1], True)]
+    for limit in (1, 2, 50):  # the cursor runs through stored and merged rows of the same moment
+        assert _all(merged_client, "/api/changes", limit=limit) == cli
+    assert _all(merged_client, "/api/changes", technical="false") == run_cli(
+        "changes", "--json", "--no-technical", db=merged_db).json()
+    since = run_cli("changes", "--json", "--since", "2016-01-01", "--site", "merged-a.example", db=merged_db).json()
+    assert any(r["merged"] for r in since)
+    assert _all(merged_client, "/api/changes", since="2016-01-01", site="merged-a.example", limit=1) == since
+
+
+def test_a_sites_versions_carry_its_merged_changes(merged_client, merged_db):
+    cli = [r for r in run_cli("changes", "--json", "--site", "merged-a.example", db=merged_db).json() if r["merged"]]
+    body = merged_client.get("/api/sites/merged-a.example/versions", params={"limit": 1}).json()
+    assert body["merged"] == cli and len(cli) == 1
+    assert merged_client.get("/api/sites/kept.example/versions").json()["merged"] == []
+    history = run_cli("history", "merged-a.example", db=merged_db).out
+    page = merged_client.get("/sites/merged-a.example").text
+    assert "no longer distinguishes" in history and "no longer distinguishes" in page
+    assert page.count('class="marker merged"') == 1
+    assert f'/sites/merged-a.example/versions/{cli[0]["to_version_id"]}"' in page

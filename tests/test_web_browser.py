@@ -150,6 +150,36 @@ def test_clicking_a_change_in_the_timeline_opens_its_diff(server, page):
     no_script_ran(page)
 
 
+# Every label of the timeline chart, measured in the page: inside the SVG, y labels left of the plot frame,
+# x labels below it, no two labels overlapping.
+LABEL_BOXES = """() => {
+  const box = e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+  const svg = document.getElementById("timeline");
+  return {svg: box(svg), frame: box(svg.querySelector("rect.frame")),
+          y: [...svg.querySelectorAll("text.tick.y")].map(box), x: [...svg.querySelectorAll("text.tick.x")].map(box)};
+}"""
+
+
+def test_timeline_labels_stay_inside_the_chart_frame(server, browser):
+    """At a wide and a narrow window (the chart scales with it), on a short and a long history."""
+    for width in (1280, 420):
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        tab = context.new_page()
+        for site in ("acme.example", "birdwatch.example", HOSTILE):
+            tab.goto(server + f"/sites/{site}")
+            boxes = tab.evaluate(LABEL_BOXES)
+            (s_left, s_top, s_right, s_bottom), (f_left, f_top, f_right, f_bottom) = boxes["svg"], boxes["frame"]
+            assert boxes["y"] and boxes["x"], site
+            for left, top, right, bottom in boxes["y"] + boxes["x"]:
+                assert s_left <= left and right <= s_right and s_top <= top and bottom <= s_bottom, (site, width, boxes)
+            assert all(right <= f_left for _, _, right, _ in boxes["y"]), (site, width, boxes)
+            assert all(top >= f_bottom for _, top, _, _ in boxes["x"]), (site, width, boxes)
+            for a, b in zip(sorted(boxes["x"]), sorted(boxes["x"])[1:]):
+                assert a[2] <= b[0], (site, width, "x labels overlap", boxes["x"])
+            shot(tab, f"13-timeline-{site.split('.')[0]}-{width}")
+        context.close()
+
+
 def test_search_from_the_header(server, page):
     page.goto(server + "/")
     page.get_by_label("Search policies for a phrase").fill("cookies")

@@ -56,3 +56,17 @@ def test_diff_rows_pair_replaced_lines_word_by_word_and_fold_unchanged_runs():
     assert "".join(op.text for op in replace.right if op.op == "insert").strip() == "our"
     by_line = diff_rows(old, new, by_word=False)[4]
     assert [op.op for op in by_line.merged] == ["delete", "insert"]
+
+
+def test_timeline_captions_say_the_stored_summary_briefly():
+    from types import SimpleNamespace
+
+    from storage.summary import ChangeSummary
+    from web.render import change_label
+
+    version = SimpleNamespace(change_id=7, lines_added=3, lines_removed=1, words_delta=12, technical=False)
+    few = ChangeSummary(3, 1, 0.9712, ["Cookies"])
+    assert change_label(version, few) == "+3/-1 lines, 97% similar, +12 words; sections: Cookies"
+    many = ChangeSummary(3, 1, 0.5, [f"S{k}" for k in range(7)])
+    assert change_label(version, many).endswith("; sections: S0, S1, S2 (+4 more)")
+    assert change_label(SimpleNamespace(change_id=None), None) == "first version"

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, create_model
 import storage
 from storage.browse import SiteRow, changes_page, sites_page, version_diff
 from storage.discovery import PolicyMove, history_rows, stitched_history
+from storage.renormalize import merged_changes
 from storage.queries import ChangeEntry, VersionDocument, VersionInfo
 from storage.search import SearchHit
 from web.app import catch_up_search, clean, decode_cursor, encode_cursor, reading
@@ -53,6 +54,9 @@ HistoryRow = create_model(
 class VersionsResponse(BaseModel):
     items: list[HistoryRow]
     next_cursor: str | None
+    # Changes the current normalizer no longer sees in the period (merged entries, as `changes --json` lists
+    # them; `history` prints them after its table): the same on every page.
+    merged: list[ChangeEntry]
 
 
 class ChangesResponse(BaseModel):
@@ -117,12 +121,14 @@ def api_versions(request: Request, site: str, url: str | None = Query(None, max_
     after = decode_cursor(cursor, (str, int))
     with reading(request) as session:
         versions, moves = stitched_history(session, clean(site) or "", url=clean(url), since=since, until=until)
+        merged = merged_changes(session, sites=[clean(site) or ""], page_url=clean(url), since=since, until=until)
     rows, _ = history_rows(versions, moves)
     if after is not None:
         rows = [r for r in rows if (r["first_seen"], r["id"]) > after]
     page = rows[:limit]
     more = len(rows) > limit
-    return {"items": page, "next_cursor": encode_cursor((page[-1]["first_seen"], page[-1]["id"])) if more else None}
+    return {"items": page, "next_cursor": encode_cursor((page[-1]["first_seen"], page[-1]["id"])) if more else None,
+            "merged": merged}
 
 
 @router.get("/versions/{version_id}", response_model=VersionDocument, summary="One version (as `show --json`)")

@@ -18,6 +18,8 @@ import storage
 from core.document import snapshot_url
 from storage.announcements import recent_changes
 from storage.queries import comparable_text
+from storage.renormalize import merged_boundaries
+from storage.versions import change_summaries
 from storage.browse import (
     changes_page,
     live_first_versions,
@@ -28,10 +30,10 @@ from storage.browse import (
 from web.api import MAX_ID, search_page
 from web.app import clean, decode_cursor, encode_cursor, reading
 from web.feeds import changes_feed
-from web.render import compare, markdown_html, timeline_chart
+from web.render import compare, markdown_html, merged_label, timeline_chart
 
 router = APIRouter(include_in_schema=False)
-FEED_LIMIT = 10  # each entry diffs two texts for its summary: ~10 ms apiece at realistic sizes
+FEED_LIMIT = 50  # entries per feed; each entry's summary is stored with its change (no texts are read)
 PAGE_SIZE = 50
 
 
@@ -74,13 +76,16 @@ def timeline(request: Request, site: str) -> Response:
         row = site_row(session, clean(site) or "")
         versions = storage.site_history(session, row.hostname)
         live = live_first_versions(session, [v.id for v in versions])
-    chart = timeline_chart(versions, live)
+        summaries = change_summaries(session, [v.change_id for v in versions if v.change_id is not None])
+        merged = merged_boundaries(session, sites=[row.hostname])
+    chart = timeline_chart(versions, live, summaries, merged)
     previous, last = {}, {}  # version id -> the version before it on the same page
     for v in versions:
         previous[v.id] = last.get(v.page_url)
         last[v.page_url] = v.id
     return _render(request, "site.html", site=row, versions=list(reversed(versions)), live=live, chart=chart,
                    pages=len(row.urls), previous=previous,
+                   merged=[(b, merged_label(b)) for b in reversed(merged)],
                    site_path=request.scope.get("root_path", "").rstrip("/") + "/sites/" + quote(row.hostname))
 
 

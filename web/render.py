@@ -10,6 +10,7 @@ link marked ``rel="nofollow noopener noreferrer"``. Everything else goes through
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -21,6 +22,7 @@ from storage.summary import ChangeSummary, summarize
 
 SAFE_SCHEMES = ("http", "https", "mailto")
 CONTEXT_LINES = 3
+LABEL_SECTIONS = 3  # sections named in a timeline caption; the diff page lists them all
 
 
 def _safe_link(url: str) -> bool:
@@ -167,6 +169,17 @@ class ChartPoint:
 
 
 @dataclass(frozen=True)
+class MergedMark:
+    """A change the current normalizer no longer sees: a marker at the moment it was seen, on the line of
+    the version that now holds both texts (linked when there is one)."""
+
+    x: float
+    y: float
+    version_id: int | None
+    label: str
+
+
+@dataclass(frozen=True)
 class Chart:
     width: int
     height: int
@@ -174,6 +187,32 @@ class Chart:
     path: str  # the step line of the document's length over time
     y_ticks: list[tuple[float, str]]
     x_ticks: list[tuple[float, str]]
+    merged: list[MergedMark] = field(default_factory=list)
+    # The plot area inside the margins that hold the axis labels: (left, top, right, bottom).
+    frame: tuple[int, int, int, int] = (0, 0, 0, 0)
+
+
+def change_label(v: Any, summary: ChangeSummary | None) -> str:
+    """What a version's marker says about the change that led to it: its summary as stored with it."""
+    if v.change_id is None:
+        return "first version"
+    delta = f", {v.words_delta:+,} words" if v.words_delta is not None else ""
+    similar = f", {summary.similarity:.0%} similar" if summary is not None else ""
+    shown = summary.sections[:LABEL_SECTIONS] if summary is not None else []
+    more = len(summary.sections) - len(shown) if summary is not None else 0
+    sections = f"; sections: {', '.join(shown)}" + (f" (+{more} more)" if more else "") if shown else ""
+    return f"+{v.lines_added}/-{v.lines_removed} lines{similar}{delta}{sections}" + (" (technical)" if v.technical else "")
+
+
+def merged_label(boundary: Any) -> str:
+    """A merged change's marker text (``storage.renormalize.MergedBoundary``), as ``history`` words it."""
+    now = f"both are version {boundary.version_id} now" if boundary.version_id is not None else "merged"
+    return (f"{_day(boundary.after_timestamp)}: technical: normalizer {boundary.normalizer_version} no longer "
+            f"distinguishes this text from the one before it (last seen {_day(boundary.before_timestamp)}); {now}")
+
+
+def _day(ts: str) -> str:
+    return f"{ts[:4]}-{ts[4:6]}-{ts[6:8]}"
 
 
 def _seconds(ts: str) -> float:
@@ -185,11 +224,14 @@ def _seconds(ts: str) -> float:
         return 0.0
 
 
-def timeline_chart(versions: list[Any], live: set[int], *, width: int = 900, height: int = 260) -> Chart | None:
+def timeline_chart(versions: list[Any], live: set[int], summaries: dict[int, ChangeSummary] | None = None,
+                   merged: Sequence[Any] = (), *, width: int = 900, height: int = 260) -> Chart | None:
     """Words per version over time as a step line, one marker per version (``versions``: VersionInfo, in
-    time order). Markers carry what the page links and shows on hover. None without versions."""
+    time order), one per merged change (``merged``: MergedBoundary). Markers carry what the page links and
+    shows on hover: a change's stored summary (``summaries`` by change id). None without versions."""
     if not versions:
         return None
+    summaries = summaries or {}
     pad_left, pad_right, pad_top, pad_bottom = 56, 16, 12, 28
     times = [_seconds(v.first_seen) for v in versions]
     end = max(_seconds(v.last_seen) for v in versions)
@@ -210,13 +252,8 @@ def timeline_chart(versions: list[Any], live: set[int], *, width: int = 900, hei
         px, py = x(t), y(v.words)
         prev = previous_by_page.get(v.page_url)
         previous_by_page[v.page_url] = v.id
-        if v.change_id is None:
-            what = "first version"
-        else:
-            delta = f", {v.words_delta:+,} words" if v.words_delta is not None else ""
-            what = f"+{v.lines_added}/-{v.lines_removed} lines{delta}" + (" (technical)" if v.technical else "")
-        stamp = f"{v.first_seen[:4]}-{v.first_seen[4:6]}-{v.first_seen[6:8]}"
-        label = f"{stamp}: {what}; {v.words:,} words" + ("; first seen live" if v.id in live else "")
+        what = change_label(v, summaries.get(v.change_id) if v.change_id is not None else None)
+        label = f"{_day(v.first_seen)}: {what}; {v.words:,} words" + ("; first seen live" if v.id in live else "")
         points.append(ChartPoint(px, py, v.id, v.change_id, prev if v.change_id is not None else None,
                                  v.technical, v.id in live, label))
     last_y = y(versions[-1].words)
@@ -226,4 +263,7 @@ def timeline_chart(versions: list[Any], live: set[int], *, width: int = 900, hei
     step = max(1, (last_year - first_year) // 8 or 1)
     x_ticks = [(x(_seconds(f"{year}0101000000")), str(year)) for year in range(first_year + 1, last_year + 1, step)
                if t0 <= _seconds(f"{year}0101000000") <= t1]
-    return Chart(width, height, points, path_d, y_ticks, x_ticks)
+    marks = [MergedMark(x(min(max(_seconds(b.after_timestamp), t0), t1)), y(b.words or 0), b.version_id, merged_label(b))
+             for b in merged]
+    return Chart(width, height, points, path_d, y_ticks, x_ticks, marks,
+                 (pad_left, pad_top, width - pad_right, height - pad_bottom))

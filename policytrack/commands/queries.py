@@ -408,13 +408,9 @@ CHANGES_COLUMNS: list[Column] = [
 
 def merged_record(boundary: Any) -> dict[str, Any]:
     """A change the normalizer no longer sees, as a technical row of ``changes`` (no change id: it is gone)."""
-    return {
-        "id": None, "site": boundary.site, "page_url": boundary.page_url,
-        "from_version_id": boundary.version_id, "to_version_id": boundary.version_id,
-        "before_timestamp": boundary.before_timestamp, "after_timestamp": boundary.after_timestamp,
-        "lines_added": 0, "lines_removed": 0, "words_before": boundary.words, "words_after": boundary.words,
-        "technical": True, "merged": True,
-    }
+    from storage.renormalize import merged_change
+
+    return record(merged_change(boundary))
 
 
 def cmd_changes(args: argparse.Namespace) -> int:

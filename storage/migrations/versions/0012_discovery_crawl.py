@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012_discovery_crawl"
-down_revision: str | None = "0010_search_mentions"
+down_revision: str | None = "0011_change_summaries"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

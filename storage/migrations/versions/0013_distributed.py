@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013_distributed"
-down_revision: str | None = "0010_search_mentions"
+down_revision: str | None = "0012_discovery_crawl"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
