@@ -18,8 +18,8 @@ from pydantic import BaseModel, Field, create_model
 import storage
 from storage.browse import SiteRow, changes_page, sites_page, version_diff
 from storage.discovery import PolicyMove, history_rows, stitched_history
-from storage.renormalize import merged_changes
 from storage.queries import ChangeEntry, VersionDocument, VersionInfo
+from storage.renormalize import merged_changes
 from storage.search import SearchHit
 from web.app import catch_up_search, clean, decode_cursor, encode_cursor, reading
 
