@@ -150,12 +150,15 @@ def _typed(settings: Settings, name: str, value: Any) -> Any:
 
 def prepare_run(db: storage.Database, settings: Settings, sites: Sequence[str] | None, trigger: str,
                 schedule: tuple[str, datetime | None] | None = None,
-                page_ids: Collection[int] | None = None) -> RunPlan:
+                page_ids: Collection[int] | None = None, discover_only: bool = False) -> RunPlan:
     """Open the CrawlRun row, lease its sites and list the pages to crawl (their plans are read later).
 
     ``page_ids``: only these pages of the sites (a distributed worker crawls one page per run). Without
     them, the sites tracked by discovery are leased too and planned for discovery first (``discovery``;
     :func:`run_crawl` and :class:`LoopCrawl` run it, then :func:`replan_pages`).
+
+    ``discover_only``: only the sites tracked by discovery are leased and planned, and no page (the
+    distributed mode discovers in one run, then queues the pages for the workers).
 
     One immediate transaction: abandoned runs are reaped, the run is created with its ``run:`` lease
     (and its schedule link), and the site leases are taken, all or nothing.
@@ -164,7 +167,7 @@ def prepare_run(db: storage.Database, settings: Settings, sites: Sequence[str] |
     ttl = settings.getfloat("POLICYTRACK_LEASE_TTL", leases.DEFAULT_TTL)
     with db.session(immediate=True) as session:
         leases.reap_abandoned_runs(session)
-        pages = storage.pages_for(session, sites or None)
+        pages = [] if discover_only else storage.pages_for(session, sites or None)
         if page_ids is not None:
             pages = [page for page in pages if page.page_id in page_ids]
         targets = discovery_targets(session, sites or None) if page_ids is None else []
@@ -304,15 +307,16 @@ def _check_live(db: storage.Database, settings: Settings, plan: RunPlan) -> Any:
 
 def run_crawl(db_url: str, *, archive: str | None = None, sites: Sequence[str] | None = None,
               trigger: str = "manual", overrides: Mapping[str, Any] | None = None,
-              watch: Callable[[Crawler, int], Any] | None = None) -> CrawlResult:
+              watch: Callable[[Crawler, int], Any] | None = None, discover_only: bool = False) -> CrawlResult:
     """Crawl (blocking) and return the recorded run. Starts and stops Twisted's reactor.
 
     ``watch(crawler, pages)``, if given, is called once the crawler exists (e.g. to show progress).
+    ``discover_only``: the run only discovers the sites tracked by discovery (see :func:`prepare_run`).
     """
     settings = crawl_settings(db_url, archive, overrides)
     db = storage.open_database(db_url)
     try:
-        plan = prepare_run(db, settings, sites, trigger)
+        plan = prepare_run(db, settings, sites, trigger, discover_only=discover_only)
         crawler: Crawler | None = None
         discovery: Crawler | None = None
         failure: str | None = None
@@ -327,6 +331,8 @@ def run_crawl(db_url: str, *, archive: str | None = None, sites: Sequence[str] |
                     nonlocal crawler
                     if isinstance(discovered, Failure):  # the discovery crawl itself crashed
                         crashed.append(discovered.value)
+                        return
+                    if discover_only:
                         return
                     try:
                         if discovery is not None:
@@ -350,12 +356,15 @@ def run_crawl(db_url: str, *, archive: str | None = None, sites: Sequence[str] |
                     raise crashed[0]
                 if process.bootstrap_failed:
                     raise RuntimeError("the crawler failed to start (see the log above)")
-                interrupted = cut_short(crawler if crawler is not None else discovery)
+                ran = crawler if crawler is not None else discovery
+                interrupted = ran is not None and cut_short(ran)
                 if plan.live_page_ids and not interrupted:
                     live = _check_live(db, settings, plan)
         except Exception as exc:  # a crash of the crawl machinery itself: record it, keep stored data
             failure = f"crawl aborted: {exc}"
             logger.exception("crawl aborted")
+        if discover_only:  # the discovery is the run: its counts are the run's
+            return finish_run(db, plan, discovery, failure, interrupted)
         return finish_run(db, plan, crawler, failure, interrupted, live, discovery)
     finally:
         db.dispose()
@@ -378,11 +387,12 @@ class LoopCrawl:
 
     def __init__(self, runner: AsyncCrawlerRunner, db: storage.Database, *, sites: Sequence[str] | None = None,
                  trigger: str = "schedule", schedule: tuple[str, datetime | None] | None = None,
-                 page_ids: Collection[int] | None = None):
+                 page_ids: Collection[int] | None = None, discover_only: bool = False):
         self.runner = runner
         self.db = db
         self.sites = list(sites) if sites else None
         self.page_ids = set(page_ids) if page_ids is not None else None
+        self.discover_only = discover_only  # see prepare_run
         self.trigger = trigger
         self.schedule = schedule
         self.crawler: Crawler | None = None
@@ -396,7 +406,8 @@ class LoopCrawl:
 
     async def run(self) -> CrawlResult:
         settings = self.runner.settings.copy()
-        plan = prepare_run(self.db, settings, self.sites, self.trigger, self.schedule, self.page_ids)
+        plan = prepare_run(self.db, settings, self.sites, self.trigger, self.schedule, self.page_ids,
+                           discover_only=self.discover_only)
         self.run_id, self.plan = plan.run_id, plan
         failure: str | None = None
         live = None
@@ -409,9 +420,9 @@ class LoopCrawl:
                 await self._crawl_task
                 if self.discovery.spider is None:
                     raise RuntimeError("the discovery crawler failed to start (see the log)")
-                if not self._interrupted():
+                if not self._interrupted() and not self.discover_only:
                     replan_pages(self.db, plan, self.sites)
-            if not self._interrupted():
+            if not self._interrupted() and not self.discover_only:
                 self.crawler = self._running = Crawler(CapturesSpider, settings)
                 self._crawl_task = self.runner.crawl(self.crawler, pages=plan.page_plans(self.db))  # an asyncio Task
                 await self._crawl_task
@@ -432,7 +443,10 @@ class LoopCrawl:
             self.closed = True
             # A crawl that failed to start was not interrupted: it failed (and says why).
             interrupted = cancelled or self.stopping or (failure is None and self._interrupted())
-            result = finish_run(self.db, plan, self.crawler, failure, interrupted, live, self.discovery)
+            if self.discover_only:  # the discovery is the run: its counts are the run's
+                result = finish_run(self.db, plan, self.discovery, failure, interrupted)
+            else:
+                result = finish_run(self.db, plan, self.crawler, failure, interrupted, live, self.discovery)
         return result
 
     def abandon(self, why: str) -> None:

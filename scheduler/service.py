@@ -85,7 +85,10 @@ class SchedulerService:
 
         from crawler.runner import crawl_settings
 
-        settings = crawl_settings(self.db_url, self.archive, self.overrides)
+        overrides = dict(self.overrides)
+        if self.redis_url:  # its discovery runs spend the workers' shared politeness budget
+            overrides["POLICYTRACK_REDIS_URL"] = self.redis_url
+        settings = crawl_settings(self.db_url, self.archive, overrides)
         if settings["TWISTED_REACTOR"] != ASYNCIO_REACTOR:
             raise ConfigurationError(f"the scheduler runs on {ASYNCIO_REACTOR}; TWISTED_REACTOR cannot be changed")
         from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
@@ -196,6 +199,10 @@ class SchedulerService:
                 if self.stopping:
                     return None
                 if self.queue is not None:
+                    schedule = (schedule_id, fire_time or datetime.now(timezone.utc))
+                    await self._discover(schedule_id, sites, schedule)
+                    if self.stopping:
+                        return None
                     await asyncio.get_running_loop().run_in_executor(None, self._enqueue, schedule_id, sites, fire_time)
                     if self.announce_enabled and not self.stopping:
                         await self._after_run()  # what the workers' runs found since the last fire
@@ -217,6 +224,36 @@ class SchedulerService:
             if task is not None:
                 self.job_tasks.discard(task)
         return result.run_id
+
+    async def _discover(self, schedule_id: str, sites: list[str] | None, schedule: tuple[str, datetime]) -> None:
+        """Distributed: discover the schedule's sites tracked by discovery here first (one recorded run of
+        the schedule, within the workers' shared budget), so that the pages found are queued too."""
+        from crawler.runner import LoopCrawl
+        from storage.discovery import discovery_targets
+
+        def tracked_by_discovery() -> list[str]:
+            with self.db.session() as session:
+                return [target.site for target in discovery_targets(session, sites)]
+
+        loop = asyncio.get_running_loop()
+        try:
+            to_discover = await loop.run_in_executor(None, tracked_by_discovery)
+        except Exception as exc:  # the database away: the next fire time discovers them
+            logger.error("schedule %s: could not list the sites to discover: %s", schedule_id, exc)
+            return
+        if not to_discover:
+            return
+        crawl = LoopCrawl(self.runner, self.db, sites=to_discover, trigger="schedule", schedule=schedule,
+                          discover_only=True)
+        self.active.add(crawl)
+        try:
+            result = await crawl.run()
+        except Exception as exc:
+            logger.error("schedule %s: could not run its discovery: %s", schedule_id, exc)
+            return
+        finally:
+            self.active.discard(crawl)
+        self._report(schedule_id, result)
 
     def _enqueue(self, schedule_id: str, sites: list[str] | None, fire_time: datetime | None) -> None:
         """Distributed: queue the schedule's pages; each worker's run of a page records this schedule."""

@@ -38,10 +38,42 @@ def _queue(args: argparse.Namespace):
 
 
 def cmd_enqueue(args: argparse.Namespace) -> int:
-    """``crawl --distributed``: queue the sites' pages for the workers."""
-    from crawler.distributed.queue import enqueue_sites
+    """``crawl --distributed``: discover the sites tracked by discovery here, then queue every page.
 
-    queue = _queue(args)
+    Discovery runs in this process, as one recorded run within the shared politeness budget (Redis): it
+    costs a site one CDX request and a few homepage fetches, so under the archive's per-IP limits more
+    processes would not finish it sooner, and the pages it finds are queued with the others. Its errors
+    make the command exit non-zero; the pages already known are queued all the same (not when it was
+    interrupted by a signal).
+    """
+    from crawler.distributed.queue import enqueue_sites
+    from crawler.runner import check_overrides, run_crawl
+    from policytrack.commands.common import parse_setting
+    from policytrack.crawloutput import report
+    from storage import pages_for
+    from storage.discovery import discovery_targets
+
+    queue = _queue(args)  # Redis unreachable: one clear line before anything is crawled
+    db = open_db(args)
+    try:
+        with db.session() as session:
+            pages_for(session, args.sites or None)  # an unknown site: one clear error before anything runs
+            to_discover = [target.site for target in discovery_targets(session, args.sites or None)]
+    finally:
+        db.dispose()
+    status = EXIT_OK
+    if to_discover:
+        overrides = dict(parse_setting(pair) for pair in args.set)
+        overrides["POLICYTRACK_REDIS_URL"] = redis_url(args)  # the workers' budget: one per IP
+        overrides.setdefault("LOG_LEVEL", args.log_level or ("INFO" if args.verbose else "WARNING"))
+        for warning in check_overrides(overrides):
+            print(f"policytrack: warning: {warning}", file=sys.stderr)
+        archive = args.archive if args.archive is not None else os.environ.get("POLICYTRACK_ARCHIVE")
+        result = run_crawl(db_url(args), archive=archive, sites=to_discover, overrides=overrides, discover_only=True)
+        status = report(result, line=f"run {result.run_id} {result.status}: discovered {len(to_discover)} site(s) "
+                                     f"before queueing their pages", what="discovery")
+        if result.status == "interrupted":
+            return status  # stopped by a signal: nothing queued
     db = open_db(args)
     try:
         added, total = enqueue_sites(queue, db, args.sites)
@@ -49,7 +81,7 @@ def cmd_enqueue(args: argparse.Namespace) -> int:
         db.dispose()
     already = total - added
     print(f"queued {added} page(s) for the workers" + (f" ({already} already queued)" if already else ""))
-    return EXIT_OK
+    return status
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
