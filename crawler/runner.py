@@ -227,6 +227,10 @@ def finish_run(db: storage.Database, plan: RunPlan, crawler: Crawler | None, fai
     with db.session(immediate=True) as session:  # read-then-write: take SQLite's write lock up front
         storage.finish_run(session, plan.run_id, status=status, counts=counts, errors=errors + notes)
         leases.release(session, plan.holder)
+    try:
+        db.refresh_statistics()  # so that queries get the plans they were tuned with
+    except Exception as exc:  # never worth failing a recorded run for: the next run tries again
+        logger.warning("could not refresh the database's statistics: %s", runstats.describe(exc))
     return CrawlResult(plan.run_id, status, counts, errors, dict(plan.skipped_sites))
 
 

@@ -241,3 +241,17 @@ def test_huge_capture_is_recorded_as_too_large(archive_factory, db_url):
     assert result.code == 0, result.err
     assert [v["first_seen"] for v in history(db_url)] == ["20100101000000"]
     assert runs(db_url)[0]["counts"]["captures_skipped"] == 1
+
+
+def test_a_crawl_leaves_the_sqlite_database_with_planner_statistics(archive_factory, db_url):
+    # The read queries were tuned on a database with statistics (bench/queries.py runs ANALYZE); a user's
+    # database gets them from its crawls, not only from a benchmark.
+    import sqlite3
+
+    from storage.db import sqlite_file
+
+    setup_site(db_url)
+    assert crawl(db_url, archive_factory(HISTORY)).code == 0
+    with sqlite3.connect(sqlite_file(db_url)) as connection:
+        analyzed = {table for (table,) in connection.execute("SELECT DISTINCT tbl FROM sqlite_stat1")}
+    assert {"captures", "versions", "crawl_runs"} <= analyzed, analyzed
