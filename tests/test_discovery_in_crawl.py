@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import re
-from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
@@ -34,13 +33,7 @@ def _homepage(month: int, link: str) -> WarcCapture:
 
 def _cdx_queries(proxy: FaultProxy, url: str) -> list[dict[str, str]]:
     """The parameters of each CDX query the proxy saw for exactly ``url``."""
-    queries = []
-    for hit in proxy.hits:
-        if hit.kind == "cdx":
-            params = {k: v[0] for k, v in parse_qs(urlsplit(hit.path).query).items()}
-            if unquote(params.get("url", "")) == url:
-                queries.append(params)
-    return queries
+    return proxy.cdx_queries(url)
 
 
 def _periods(db: str):
