@@ -6,7 +6,10 @@ recorded here, with the policy periods the listing was cut to; the next crawl as
 the captures from that timestamp on (CDX ``from``, inclusive). It is recorded only for a crawl that
 completed -- the whole listing read and every capture it listed settled -- so every capture up to it is
 in the store, and a crawl that did not complete leaves the previous watermark, whose tail covers the
-gaps it left. The crawler decides when the watermark may be used (``crawler.spiders.captures``).
+gaps it left. It holds only while that stays true: a capture up to it that is open again (pending or
+failed: re-normalizing reopened an inferred capture, or a ``--full`` listing found an older one and could
+not fetch it) makes the page listed whole until a crawl settles it. The crawler decides when else the
+watermark may be used (``crawler.spiders.captures.listing_start``).
 """
 
 from __future__ import annotations
@@ -15,10 +18,10 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from storage.models import PageListing
+from storage.models import Capture, PageListing
 
 Window = tuple[str, Optional[str]]  # a policy period: (valid_from, valid_until or None)
 _TIMESTAMP = re.compile(r"\d{14}")
@@ -47,10 +50,15 @@ def record_listing_watermark(session: Session, page_id: int, watermark: ListingW
 
 
 def listing_watermark(session: Session, page_id: int) -> ListingWatermark | None:
-    """The page's watermark; None when no completed crawl has recorded one (the page is listed whole)."""
+    """The page's watermark; None (list the page whole) when no completed crawl has recorded one, or when a
+    capture at or before it is open again (pending or failed): a tail listing would never settle it."""
     row = session.execute(
         select(PageListing.listed_until, PageListing.listed_windows).where(PageListing.page_id == page_id)
     ).one_or_none()
     if row is None or row.listed_until is None:
+        return None
+    reopened = session.scalar(select(exists().where(
+        Capture.page_id == page_id, Capture.timestamp <= row.listed_until, Capture.state.in_(("pending", "failed")))))
+    if reopened:
         return None
     return ListingWatermark(row.listed_until, tuple((start, until) for start, until in row.listed_windows or ()))

@@ -177,6 +177,27 @@ def test_a_crawl_killed_mid_page_leaves_the_watermark_and_the_next_resumes(archi
     assert history(db) == full_crawl_history(tmp_path, spec)
 
 
+def test_an_older_capture_left_open_before_the_watermark_makes_the_next_crawl_list_whole(archive, tmp_path):
+    grow, db, spec, proxy = archive
+    # The archive indexed a capture late, older than the watermark, between the two texts; `--full` finds
+    # it but cannot fetch it. An incremental listing would never ask for it again.
+    grow([capture("20150515000000", THIRD)])
+    proxy.add(Fault(r"20150515000000id_/", "503", times=None))
+    failed = crawl(db, spec, "--full", "-s", "POLICYTRACK_BACKOFF_BASE=0.1")
+    assert failed.code != 0, failed.err
+    assert watermark(db) is None
+    proxy.clear()
+    proxy.hits.clear()
+    again = crawl(db, spec)
+    assert again.code == 0, again.err
+    [query] = proxy.cdx_queries()
+    assert "from" not in query
+    assert fetched(proxy) == ["20150515000000"]
+    assert watermark(db) == storage.ListingWatermark(WATERMARK)
+    assert history(db) == full_crawl_history(tmp_path, spec)
+    assert len(history(db)) == 3
+
+
 def test_full_lists_the_whole_history_and_fetches_nothing_stored(archive):
     _, db, spec, proxy = archive
     before = history(db)

@@ -184,8 +184,14 @@ def test_listing_watermark_round_trips_windows_and_is_kept_by_other_listing_outc
         record_listing_watermark(s, page.page_id, ListingWatermark("20240701000000", windows))
     with db.session() as s:
         assert listing_watermark(s, page.page_id) == ListingWatermark("20240701000000", windows)
+        record_captures(s, page.page_id, [row("20240801000000")], None)  # open, but after it: in the next tail
+        assert listing_watermark(s, page.page_id) == ListingWatermark("20240701000000", windows)
         record_listing(s, page.page_id, "failed", "HTTP 503")  # a failed listing moves nothing
     with db.session() as s:
+        assert listing_watermark(s, page.page_id) == ListingWatermark("20240701000000", windows)
+        record_captures(s, page.page_id, [row("20240301000000")], None)  # open before it: list whole
+        assert listing_watermark(s, page.page_id) is None
+        record_capture_outcome(s, capture_id(s, page.page_id, "20240301000000"), state="skipped", reason="archived-http-404")
         assert listing_watermark(s, page.page_id) == ListingWatermark("20240701000000", windows)
         record_listing_watermark(s, page.page_id, None)  # a complete crawl that listed no capture
         assert listing_watermark(s, page.page_id) is None
