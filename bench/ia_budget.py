@@ -13,13 +13,17 @@ synthetic archive served by pywb behind a proxy that counts every request:
    did not change: one CDX request, no fetch);
 3. **refresh, one new capture a page** (same text; a new collection holding one more capture per page).
 
-pywb answers a listing in one request; the Internet Archive pages it by 5,000 rows
-(``crawler.archive.IA_CDX_PAGE_SIZE``), so the model counts ``ceil(captures / 5000)`` CDX requests per
-full listing. The model: the two limits are separate pools consumed at once, so a crawl of N pages takes
-``max(N * cdx_per_page / (24/min), N * fetches_per_page / (8/s))``. It prints the wall time of a
-20-year backfill of 10,000 sites and of a daily refresh of 10,000 and of 30,000 sites (``--new-share``
-of the pages with a new capture that day), against the physical limit of 24 * 1440 = 34,560 CDX
-requests a day.
+The proxy also counts the rows of every CDX answer: a refresh lists only from the page's watermark (CDX
+``from=``, ``storage.watermark``), so it returns 1 row (nothing new) or 2 (one new capture) instead of
+the page's whole history, and the bench checks that every refresh query carried ``from=``. pywb answers
+any listing in one request; the Internet Archive pages it by 5,000 rows
+(``crawler.archive.IA_CDX_PAGE_SIZE``), so the model counts ``ceil(rows / 5000)`` CDX requests per
+listing: ``ceil(captures / 5000)`` for a backfill, ``ceil(new rows / 5000)`` = 1 for a refresh, however
+long the page's history. The model: the two limits are separate pools consumed at once, so a crawl of N
+pages takes ``max(N * cdx_per_page / (24/min), N * fetches_per_page / (8/s))``. It prints the wall time
+of a 20-year backfill of 10,000 sites and of a daily refresh of 10,000 and of 30,000 sites
+(``--new-share`` of the pages with a new capture that day), against the physical limit of 24 * 1440 =
+34,560 CDX requests a day.
 
 Then the model is **checked by a time-scaled run**: the limits multiplied by ``--scale`` are enforced by
 the proxy (a request over them is answered 429, as the archive does) and given to the crawler as its
@@ -99,6 +103,13 @@ class Cost:
     cdx: float       # CDX requests per page
     fetches: float   # capture fetches per page
     seconds: float   # the run's duration
+    rows: int = 0    # the most rows one CDX answer carried: what the Internet Archive would page
+    from_watermark: bool = False  # every CDX query listed only from the page's watermark (from=)
+
+    @property
+    def ia_cdx(self) -> float:
+        """CDX requests per page at the Internet Archive, which answers 5,000 rows per request."""
+        return self.cdx * max(1, math.ceil(self.rows / IA_CDX_PAGE_SIZE))
 
 
 def crawl(db: str, spec: str, rates: tuple[float, float]) -> float:
@@ -116,7 +127,9 @@ def crawl(db: str, spec: str, rates: tuple[float, float]) -> float:
 
 
 def measured(proxy: FaultProxy, pages: int, seconds: float) -> Cost:
-    cost = Cost(proxy.count("cdx") / pages, proxy.count("capture") / pages, seconds)
+    queries = proxy.cdx_queries()
+    cost = Cost(proxy.count("cdx") / pages, proxy.count("capture") / pages, seconds, max(proxy.cdx_rows(), default=0),
+                bool(queries) and all("from" in query for query in queries))
     proxy.hits.clear()
     return cost
 
@@ -161,17 +174,26 @@ def main() -> int:
             backfill = measured(proxy, args.pages, crawl(db, spec(collection), lifted))
             unchanged = measured(proxy, args.pages, crawl(db, spec(collection), lifted))
             new_capture = measured(proxy, args.pages, crawl(db, spec(newer), lifted))
-        ia_listing = math.ceil(args.captures / IA_CDX_PAGE_SIZE)
         print(f"per page, measured ({args.pages} pages, {args.captures} captures and {args.changes} changes each over "
-              f"{YEARS} years):")
-        print(f"  backfill:                 {backfill.cdx:.2f} CDX requests (pywb: one; the Internet Archive: "
-              f"{ia_listing} page(s) of {IA_CDX_PAGE_SIZE}), {backfill.fetches:.2f} capture fetches")
-        print(f"  refresh, nothing new:     {unchanged.cdx:.2f} CDX requests, {unchanged.fetches:.2f} capture fetches")
-        print(f"  refresh, one new capture: {new_capture.cdx:.2f} CDX requests, {new_capture.fetches:.2f} capture fetches")
-        ok &= (unchanged.cdx, unchanged.fetches) == (1.0, 0.0)
+              f"{YEARS} years; rows: the most one CDX answer carried):")
+        for label, cost in (("backfill", backfill), ("refresh, nothing new", unchanged),
+                            ("refresh, one new capture", new_capture)):
+            listing = "from=watermark" if cost.from_watermark else "whole history"
+            print(f"  {label + ':':<26}{cost.cdx:.2f} CDX requests ({listing}, {cost.rows} row(s): "
+                  f"{cost.ia_cdx:.2f} at the Internet Archive's {IA_CDX_PAGE_SIZE} rows a request), "
+                  f"{cost.fetches:.2f} capture fetches")
+        ok &= (unchanged.cdx, unchanged.fetches, unchanged.rows) == (1.0, 0.0, 1)
+        ok &= (new_capture.cdx, new_capture.rows) == (1.0, 2)
+        ok &= unchanged.from_watermark and new_capture.from_watermark and not backfill.from_watermark
+        ok &= backfill.rows == args.captures
+        long_history = 100_000
+        print(f"  a page with {long_history:,} captures at the Internet Archive: backfill "
+              f"{math.ceil(long_history / IA_CDX_PAGE_SIZE)} CDX requests, refresh "
+              f"{math.ceil(new_capture.rows / IA_CDX_PAGE_SIZE)} (the refresh's rows do not grow with the history)")
 
         # The model at the archive's limits.
-        backfill_cdx = backfill.cdx * ia_listing
+        backfill_cdx = backfill.ia_cdx
+        refresh_cdx = max(unchanged.ia_cdx, new_capture.ia_cdx)
         refresh_fetches = args.new_share * new_capture.fetches
         per_day = CDX_PER_MINUTE * 60 * 24
         print(f"model at {CDX_PER_MINUTE} CDX/min and {CAPTURES_PER_SECOND} captures/s per IP "
@@ -181,11 +203,12 @@ def main() -> int:
               f" -- CDX {hours(10_000 * backfill_cdx / (CDX_PER_MINUTE / 60))}, "
               f"captures {hours(10_000 * backfill.fetches / CAPTURES_PER_SECOND)}")
         for sites_count in (10_000, 30_000):
-            seconds = wall_seconds(sites_count, 1.0, refresh_fetches)
+            seconds = wall_seconds(sites_count, refresh_cdx, refresh_fetches)
             print(f"  daily refresh of {sites_count:,} sites:         {hours(seconds)} "
-                  f"({sites_count / per_day:.0%} of a day's CDX budget; {args.new_share:.0%} of pages with a new capture)"
-                  + ("" if seconds <= 86400 else " -- DOES NOT FIT IN A DAY"))
-        print(f"  most sites a daily refresh can cover: {per_day:,} (one CDX request each)")
+                  f"({sites_count * refresh_cdx / per_day:.0%} of a day's CDX budget; {args.new_share:.0%} of pages "
+                  f"with a new capture)" + ("" if seconds <= 86400 else " -- DOES NOT FIT IN A DAY"))
+        print(f"  most sites a daily refresh can cover: {per_day / refresh_cdx:,.0f} "
+              f"({refresh_cdx:g} CDX request each, whatever the length of their history)")
 
         # The check: the same crawls, time-scaled, through a proxy enforcing the scaled limits.
         scaled = (CDX_PER_MINUTE * args.scale, CAPTURES_PER_SECOND * args.scale)

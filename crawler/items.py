@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from crawler.bisect import NO_TEXT
 from crawler.cdx import CdxRecord
 from crawler.normalizer import Normalized
+from storage.watermark import ListingWatermark
 
 
 @dataclass
@@ -25,6 +26,9 @@ class PagePlan:
     # A discovered page: the periods in which it was its site's policy page (valid_from, valid_until or
     # None), in time order; only captures in them are listed and fetched. Empty: the page's whole history.
     windows: list[tuple[str, str | None]] = field(default_factory=list)
+    # Where its last complete crawl's listing ended (storage.watermark): this crawl may list only the
+    # captures from there on. None: never completed, or listed nothing -- list the whole history.
+    watermark: ListingWatermark | None = None
 
 
 @dataclass
@@ -105,6 +109,9 @@ class PageFinished:
     items: int
     complete: bool
     inferred: InferredCaptures | None = None   # stored once the fetched captures they copy are stored
+    # The newest capture this crawl's listing read, and the periods it was cut to: recorded as the page's
+    # watermark if the page is complete (None then: the listing found no capture).
+    watermark: ListingWatermark | None = None
 
 
 @dataclass

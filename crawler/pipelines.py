@@ -13,7 +13,9 @@ Items are stored concurrently, so a page's :class:`~crawler.items.PageFinished` 
 page's last captures are stored; it says how many items came before it, and the page's versions are
 rebuilt (from all its normalized captures in time order, which is what makes out-of-order discovery and
 reruns come out right) by whichever thread stores the last of them. A page finished without any error
-is marked complete; history of a page whose last crawl did not complete is shown as provisional.
+is marked complete and gets its listing watermark (``storage.watermark``: its next crawl lists only the
+captures from the newest one listed on); history of a page whose last crawl did not complete is shown as
+provisional, and its watermark stays where the last complete crawl left it.
 
 No exception escapes: an item that cannot be stored is an error recorded on the run (and its page is
 not complete), and the other items go on.
@@ -38,7 +40,6 @@ from crawler.items import (
     CaptureListing,
     CaptureOutcome,
     FetchedCapture,
-    InferredCaptures,
     ListingOutcome,
     PageFinished,
 )
@@ -177,20 +178,22 @@ class StoragePipeline:
             failed = page_id in self._failed_pages
             self._failed_pages.discard(page_id)
         complete = finished.complete and not failed
-        if self._rebuild(page_id, complete, finished.inferred) and complete:
+        if self._rebuild(page_id, complete, finished) and complete:
             runstats.inc(self.stats, "pages_complete")
 
     def _rebuild_pages(self, page_ids: list[int]) -> None:
         for page_id in page_ids:
             self._rebuild(page_id, complete=False)
 
-    def _rebuild(self, page_id: int, complete: bool, inferred: InferredCaptures | None = None) -> bool:
+    def _rebuild(self, page_id: int, complete: bool, finished: PageFinished | None = None) -> bool:
         """Record what bisection inferred, resolve captures that share an already-fetched payload, then
         rebuild the page's versions -- one transaction, after every other item of the page is stored.
+        A complete page also gets its listing watermark: its next crawl lists only from there.
 
         One page's failure is recorded and does not keep the other pages from being rebuilt.
         """
         try:
+            inferred = finished.inferred if finished is not None else None
             with self.write_lock, self.db.session(immediate=True) as session:
                 if inferred is not None:
                     storage.record_captures(session, page_id, inferred.records, self.run_id)
@@ -198,6 +201,8 @@ class StoragePipeline:
                 reused = storage.reuse_fetched_digests(session, page_id)
                 result = storage.rebuild_versions(session, page_id, self.run_id)
                 storage.record_page_crawled(session, page_id, self.run_id, complete=complete)
+                if complete and finished is not None:
+                    storage.record_listing_watermark(session, page_id, finished.watermark)
         except Exception as exc:
             self._note_failure(page_id, f"could not rebuild its versions: {runstats.describe(exc)}")
             return False

@@ -89,8 +89,9 @@ class RunPlan:
             with db.session() as session:
                 state = storage.fetch_state(session, page.page_id)
                 windows = policy_windows(session, page.page_id)
+                watermark = storage.listing_watermark(session, page.page_id)
             yield PagePlan(page.page_id, page.site, page.url, set(state.done_timestamps),
-                           set(state.done_digests), dict(state.contents), windows)
+                           set(state.done_digests), dict(state.contents), windows, watermark)
 
 
 def crawl_settings(db_url: str, archive: str | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:

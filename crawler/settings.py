@@ -23,6 +23,7 @@ POLICYTRACK_BACKOFF_BASE = 2.0                # seconds before the first retry o
 POLICYTRACK_BACKOFF_MAX = 300.0
 POLICYTRACK_MAX_RATE_LIMIT_RETRIES = 6         # 429s tolerated for one request before giving up on it
 POLICYTRACK_EXHAUSTIVE = False                # True: fetch every distinct digest instead of bisecting
+POLICYTRACK_INCREMENTAL = True                # list only captures from each page's watermark on (False: `crawl --full`)
 POLICYTRACK_MAX_REDIRECTS = 5                  # archived redirects followed per capture
 POLICYTRACK_REDIRECT_WINDOW = 24 * 3600        # seconds: a redirect target captured further away is not followed
 # Days before a discovered page's first policy period its captures are listed from: of those earlier

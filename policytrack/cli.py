@@ -29,6 +29,9 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_crawl(args: argparse.Namespace) -> int:
     if args.distributed:
+        if args.full:
+            raise ConfigurationError("--full is not passed to the workers: start them with "
+                                     "-s POLICYTRACK_INCREMENTAL=false for whole listings")
         return distributed.cmd_enqueue(args)
     from crawler.runner import check_overrides, run_crawl
     from policytrack.crawloutput import Progress, report
@@ -38,6 +41,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         overrides["POLICYTRACK_NORMALIZER_WORKERS"] = args.workers
     if args.exhaustive:
         overrides["POLICYTRACK_EXHAUSTIVE"] = True
+    if args.full:
+        overrides["POLICYTRACK_INCREMENTAL"] = False
     if args.log_level or args.verbose:
         overrides["LOG_LEVEL"] = args.log_level or "INFO"
     overrides.setdefault("LOG_LEVEL", "WARNING")  # cron: a successful crawl prints only its summary
@@ -142,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exhaustive", action="store_true",
                    help="fetch every distinct capture instead of bisecting (slower; also catches changes that "
                         "revert between two captures with equal text)")
+    p.add_argument("--full", action="store_true",
+                   help="list every page's whole history, not only the captures since its last complete crawl "
+                        "(also finds captures the archive indexed late with an older date)")
     p.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
                    help="override a Scrapy/policytrack setting for this crawl (repeatable), as scrapy's -s")
     p.add_argument("--distributed", action="store_true", help="queue the pages for `policytrack worker`s instead "

@@ -38,6 +38,7 @@ from storage.search import SearchHit, catch_up, search_versions
 from storage.stats import VersionStats, sites_stats, version_stats
 from storage.announcements import ChangeAnnouncement, ChannelInfo, change_announcement, recent_changes
 from storage.summary import ChangeSummary, summarize
+from storage.watermark import ListingWatermark, listing_watermark, record_listing_watermark
 from storage.repository import (
     ListingInfo,
     page_listings,
@@ -74,6 +75,7 @@ from storage.repository import (
 
 __all__ = [
     "ListingInfo", "page_listings", "record_listing",
+    "ListingWatermark", "listing_watermark", "record_listing_watermark",
     "ChangeEntry", "list_changes", "site_version", "SearchHit", "catch_up", "search_versions",
     "VersionStats", "sites_stats", "version_stats",
     "ChangeAnnouncement", "ChannelInfo", "change_announcement", "recent_changes", "ChangeSummary", "summarize",

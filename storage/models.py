@@ -416,6 +416,11 @@ class PageListing(Base):
     # The run that last crawled this page to the end without an error. While it is not ``run_id`` (the
     # run that last listed it), the page's last crawl did not complete and its history is provisional.
     complete_run_id: Mapped[Optional[int]]
+    # The listing watermark (storage.watermark; migration 0014_listing_watermark): the newest capture of
+    # the last listing whose crawl completed, and the policy periods that listing was cut to ([] for a page
+    # tracked by URL). The next crawl lists only the captures from there on (CDX ``from``). NULL: list whole.
+    listed_until: Mapped[Optional[str]] = mapped_column(Timestamp14)
+    listed_windows: Mapped[Optional[list[Any]]] = mapped_column(JSON)
 
 
 class Renormalization(Base):

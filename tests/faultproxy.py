@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from urllib.parse import parse_qs, unquote, urlsplit
 from http.server import BaseHTTPRequestHandler
 
 from tests.loopback import LoopbackServer, respond
@@ -43,6 +44,12 @@ class Hit:
     kind: str
     path: str
     status: int
+    rows: int | None = None   # a CDX answer: how many rows (lines) it carried -- what the archive paged
+
+    @property
+    def query(self) -> dict[str, str]:
+        """The request's query parameters (the first value of each)."""
+        return {name: values[0] for name, values in parse_qs(urlsplit(self.path).query).items()}
 
 
 @dataclass
@@ -102,6 +109,15 @@ class FaultProxy:
             best = max(best, end - start + 1)
         return best
 
+    def cdx_queries(self, url: str | None = None) -> list[dict[str, str]]:
+        """The parameters of each CDX query seen (for exactly ``url``, if given), in arrival order."""
+        return [hit.query for hit in self.hits
+                if hit.kind == "cdx" and (url is None or unquote(hit.query.get("url", "")) == url)]
+
+    def cdx_rows(self) -> list[int]:
+        """How many rows each CDX answer the archive gave carried, in arrival order."""
+        return [hit.rows for hit in self.hits if hit.kind == "cdx" and hit.rows is not None]
+
     def times(self, kind: str) -> list[float]:
         return sorted(h.at for h in self.hits if h.kind == kind)
 
@@ -120,9 +136,11 @@ class FaultProxy:
                     return fault
         return None
 
-    def _record(self, path: str, status: int) -> None:
+    def _record(self, path: str, status: int, body: bytes | None = None) -> None:
+        kind = self.kind_of(path)
+        rows = len([line for line in body.splitlines() if line.strip()]) if kind == "cdx" and body is not None else None
         with self._lock:
-            self.hits.append(Hit(time.monotonic(), self.kind_of(path), path, status))
+            self.hits.append(Hit(time.monotonic(), kind, path, status, rows))
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         path = handler.path
@@ -147,7 +165,7 @@ class FaultProxy:
             handler.connection.close()
             return
         status, headers, body = self._forward(path)
-        self._record(path, status)
+        self._record(path, status, body if status == 200 else None)
         if fault is not None and fault.action == "malformed-cdx":
             body = b"this is not a cdx line\n" + body + b"{\"broken json\n"
         if fault is not None and fault.action == "truncate":

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import re
-from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
@@ -34,13 +33,7 @@ def _homepage(month: int, link: str) -> WarcCapture:
 
 def _cdx_queries(proxy: FaultProxy, url: str) -> list[dict[str, str]]:
     """The parameters of each CDX query the proxy saw for exactly ``url``."""
-    queries = []
-    for hit in proxy.hits:
-        if hit.kind == "cdx":
-            params = {k: v[0] for k, v in parse_qs(urlsplit(hit.path).query).items()}
-            if unquote(params.get("url", "")) == url:
-                queries.append(params)
-    return queries
+    return proxy.cdx_queries(url)
 
 
 def _periods(db: str):
@@ -186,3 +179,39 @@ def test_the_schedulers_crawl_discovers_first_too(tracked, tmp_path):
     assert run["status"] == "succeeded", run
     assert [(url, start) for url, start, _ in _periods(db)] == site.periods
     assert run["counts"]["versions_new"] == 3  # both pages crawled in the same run (one text change)
+
+
+def test_a_discovered_page_is_refreshed_from_its_watermark_until_its_periods_change(tracked, local_archive, tmp_path):
+    site, proxy, archive, collection, db = tracked(1)
+    assert crawl(db, archive).code == 0
+    (old_url, old_start), (url, start) = site.periods
+    old_newest, newest = (max(c.timestamp for c in site.captures if c.url == u) for u in (old_url, url))
+    # January 2024: the homepage still links to the page, which was captured again with a new text.
+    local_archive.add_collection(collection, [
+        _homepage(1, url), WarcCapture(url, "20240120130000", policy_text(2), headers=_HTML)])
+    proxy.hits.clear()
+    assert crawl(db, archive).code == 0
+    # Periods unchanged: each page lists from its watermark (the later of it and the period's margin).
+    assert proxy.cdx_queries(url) == [{**proxy.cdx_queries(url)[0], "from": newest}]
+    assert "to" not in proxy.cdx_queries(url)[0]
+    [old_query] = proxy.cdx_queries(old_url)
+    assert (old_query["from"], old_query["to"]) == (old_newest, start)
+    fetched = {h.path.split("id_/")[0][-14:] for h in proxy.hits if h.kind == "capture"}
+    assert "20240120130000" in fetched and not fetched & {c.timestamp for c in site.captures if c.url != site.captures[0].url}
+    # The link moves in April: the page's period is cut there, so it is listed whole within its new period.
+    local_archive.add_collection(collection, [
+        *(_homepage(m, url if m < 4 else NEW_POLICY) for m in range(2, 7)),
+        WarcCapture(NEW_POLICY, "20240415130000", policy_text(3), headers=_HTML)])
+    proxy.hits.clear()
+    assert crawl(db, archive).code == 0
+    [query] = proxy.cdx_queries(url)
+    assert (query["from"], query["to"]) == (str(int(start[:4]) - 1) + start[4:], "20240415120000")
+    # The history is the one a fresh crawl of the whole archive finds.
+    fresh = str(tmp_path / "fresh.db")
+    assert run_cli("add", HOST, db=fresh).code == 0
+    assert crawl(fresh, archive).code == 0
+    def versions(database: str) -> list[tuple]:
+        return [(v["page_url"], v["first_seen"], v["last_seen"], v["sha256"], v["moves"])
+                for v in run_cli("history", HOST, "--json", db=database).json()]
+
+    assert versions(db) == versions(fresh)

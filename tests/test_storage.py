@@ -18,6 +18,7 @@ from storage import (
     Capture,
     CdxRow,
     CrawlRun,
+    ListingWatermark,
     Page,
     Site,
     Snapshot,
@@ -30,6 +31,7 @@ from storage import (
     finish_run,
     list_runs,
     list_sites,
+    listing_watermark,
     load_snapshot,
     mark_reused,
     page_listings,
@@ -38,6 +40,7 @@ from storage import (
     record_captures,
     record_inferred,
     record_listing,
+    record_listing_watermark,
     record_normalized,
     reuse_fetched_digests,
     start_run,
@@ -166,6 +169,34 @@ def test_page_listing_keeps_since_while_the_state_holds_and_says_what_it_means(d
     with pytest.raises(ValueError, match="unknown listing state 'gone'"):
         with db.session() as s:
             record_listing(s, page.page_id, "gone")
+
+
+def test_listing_watermark_round_trips_windows_and_is_kept_by_other_listing_outcomes(db):
+    windows = (("20140115120000", "20240415120000"), ("20240601000000", None))
+    with db.session() as s:
+        page = add_site(s, "example.com", "https://example.com/privacy")
+        with pytest.raises(ValueError, match="no listing outcome"):
+            record_listing_watermark(s, page.page_id, ListingWatermark("20240101000000"))
+    with db.session() as s:
+        assert listing_watermark(s, page.page_id) is None  # never listed
+        record_listing(s, page.page_id, "listed", run_id=None)
+        assert listing_watermark(s, page.page_id) is None  # listed, but no crawl of it completed
+        record_listing_watermark(s, page.page_id, ListingWatermark("20240701000000", windows))
+    with db.session() as s:
+        assert listing_watermark(s, page.page_id) == ListingWatermark("20240701000000", windows)
+        record_captures(s, page.page_id, [row("20240801000000")], None)  # open, but after it: in the next tail
+        assert listing_watermark(s, page.page_id) == ListingWatermark("20240701000000", windows)
+        record_listing(s, page.page_id, "failed", "HTTP 503")  # a failed listing moves nothing
+    with db.session() as s:
+        assert listing_watermark(s, page.page_id) == ListingWatermark("20240701000000", windows)
+        record_captures(s, page.page_id, [row("20240301000000")], None)  # open before it: list whole
+        assert listing_watermark(s, page.page_id) is None
+        record_capture_outcome(s, capture_id(s, page.page_id, "20240301000000"), state="skipped", reason="archived-http-404")
+        assert listing_watermark(s, page.page_id) == ListingWatermark("20240701000000", windows)
+        record_listing_watermark(s, page.page_id, None)  # a complete crawl that listed no capture
+        assert listing_watermark(s, page.page_id) is None
+        with pytest.raises(ValueError, match="14-digit"):
+            record_listing_watermark(s, page.page_id, ListingWatermark("2024"))
 
 
 def test_runs_reject_unknown_statuses_counts_and_triggers(db):

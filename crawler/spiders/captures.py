@@ -9,6 +9,10 @@ Pages stream in: the spider reads the next page's plan (what the store already k
 when fewer than ``POLICYTRACK_PAGES_IN_FLIGHT`` pages are being crawled, and drops a page's state as soon
 as the page is finished, so memory does not grow with the number of pages.
 
+A page whose last crawl completed is listed incrementally: only the captures from its watermark on
+(CDX ``from``; :func:`listing_start` says when that is safe), so a daily refresh costs one CDX request per
+page. ``POLICYTRACK_INCREMENTAL = False`` (``crawl --full``) lists every page's whole history.
+
 A page's path: CDX listing (``CaptureListing`` items, then ``ListingOutcome``) → the captures worth
 fetching → one ``FetchedCapture`` or ``CaptureOutcome`` per capture → ``PageFinished``, on which the
 pipeline rebuilds that page's versions. In bisection mode (default) the spider fetches the ends of the
@@ -54,6 +58,7 @@ from crawler.items import (
 from crawler.middlewares import NORMALIZE, NORMALIZED, NoDocument, NormalizerFailed, header_list
 from crawler.normalizer import CaptureMeta
 from crawler.replay import Redirect, memento_timestamp, redirect_of, seconds_apart
+from storage.watermark import ListingWatermark
 
 # Close reason of a crawl that could not work at all (the runner records it as failed, not interrupted).
 FAILED_REASON = "failed"
@@ -70,6 +75,7 @@ class _PageCrawl:
     pending: set[str] = field(default_factory=set)      # captures requested, not yet resolved
     planner: Bisection | None = None
     by_timestamp: dict[str, CdxRecord] = field(default_factory=dict)
+    newest: str | None = None                            # the newest capture listed (the next watermark)
     items: int = 0
     complete: bool = True
 
@@ -91,6 +97,7 @@ class CapturesSpider(scrapy.Spider):
         spider.max_redirects = crawler.settings.getint("POLICYTRACK_MAX_REDIRECTS")
         spider.redirect_window = crawler.settings.getint("POLICYTRACK_REDIRECT_WINDOW")
         spider.exhaustive = crawler.settings.getbool("POLICYTRACK_EXHAUSTIVE")
+        spider.incremental = crawler.settings.getbool("POLICYTRACK_INCREMENTAL")
         spider.pages_in_flight = max(1, crawler.settings.getint("POLICYTRACK_PAGES_IN_FLIGHT"))
         spider.period_margin = timedelta(days=crawler.settings.getfloat("POLICYTRACK_PERIOD_MARGIN_DAYS"))
         return spider
@@ -137,7 +144,8 @@ class CapturesSpider(scrapy.Spider):
         room, self._room = self._room, None
         if room is not None:
             room.callback(None)  # start() may read the next page
-        yield PageFinished(page.plan.page_id, page.items, page.complete, inferred)
+        watermark = ListingWatermark(page.newest, tuple(page.plan.windows)) if page.newest else None
+        yield PageFinished(page.plan.page_id, page.items, page.complete, inferred, watermark)
 
     def _guarded(self, page: _PageCrawl, outputs: Iterator[Any]) -> Iterator[Any]:
         """Run a callback's outputs; a defect in them is recorded and ends the page instead of hanging it."""
@@ -157,6 +165,9 @@ class CapturesSpider(scrapy.Spider):
     # --- CDX -------------------------------------------------------------------------------------
     def _cdx_request(self, plan: PagePlan, resume_key: str | None = None) -> scrapy.Request:
         since, until = listing_span(plan.windows, self.period_margin)
+        start = listing_start(plan, exhaustive=self.exhaustive) if self.incremental else None
+        if start is not None and (since is None or start > since):
+            since = start  # only what is new since the page's last complete crawl
         return scrapy.Request(
             self.archive.cdx_url(plan.url, resume_key, since, until),
             callback=self.parse_cdx,
@@ -179,6 +190,9 @@ class CapturesSpider(scrapy.Spider):
         listing = parse_cdx(response.body)
         for error in listing.errors:
             self._error(page, str(error))
+        if listing.records:
+            newest = max(r.timestamp for r in listing.records)
+            page.newest = max(newest, page.newest or newest)
         if listing.errors and not listing.records:
             # Nothing on this answer could be read: the page's listing is unknown, not empty.
             runstats.inc(self.crawler.stats, "pages_failed")
@@ -415,6 +429,27 @@ except ImportError:  # pragma: no cover
 # The Internet Archive answers 403 with a Java exception name for excluded URLs.
 _BLOCKED = re.compile(r"Blocked Site Error|RobotAccessControlException|AdministrativeAccessControlException|"
                       r"blocked|excluded", re.IGNORECASE)
+
+
+def listing_start(plan: PagePlan, *, exhaustive: bool) -> str | None:
+    """Where the page's listing starts: the watermark of its last complete crawl (storage.watermark), or
+    None for its whole history (within its periods).
+
+    The CDX ``from`` is inclusive, so the watermark capture comes back: bisection gets its left end with
+    its content known, and nothing in between is fetched unless the new captures' text differs. Every
+    capture up to the watermark is settled (it is recorded only when a crawl completes; one that does not
+    leaves the previous watermark, whose tail holds the gaps it left). The whole history is listed instead
+    when the page's policy periods changed since the watermark was recorded (discovery extended or cut
+    them, so captures before it may now count), and in exhaustive mode when bisection left captures before
+    it unfetched (inferred), which an exhaustive crawl fetches.
+    """
+    watermark = plan.watermark
+    if watermark is None or watermark.windows != tuple(plan.windows):
+        return None
+    if exhaustive and any(ts <= watermark.listed_until and ts not in plan.done_timestamps
+                          for ts in plan.known_contents):
+        return None
+    return watermark.listed_until
 
 
 def listing_span(windows: list[tuple[str, str | None]], margin: timedelta) -> tuple[str | None, str | None]:
