@@ -29,9 +29,13 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_crawl(args: argparse.Namespace) -> int:
     if args.distributed:
-        if args.full:
-            raise ConfigurationError("--full is not passed to the workers: start them with "
-                                     "-s POLICYTRACK_INCREMENTAL=false for whole listings")
+        # The queue carries pages, not settings: say so rather than crawl otherwise than asked.
+        for given, flag, setting, what in ((args.full, "--full", "POLICYTRACK_INCREMENTAL=false", "whole listings"),
+                                           (args.exhaustive, "--exhaustive", "POLICYTRACK_EXHAUSTIVE=true",
+                                            "exhaustive crawls")):
+            if given:
+                raise ConfigurationError(f"{flag} is not passed to the workers: start them with -s {setting} "
+                                         f"for {what}")
         return distributed.cmd_enqueue(args)
     from crawler.runner import check_overrides, run_crawl
     from policytrack.crawloutput import Progress, report
