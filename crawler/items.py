@@ -99,12 +99,15 @@ class PageFinished:
     ``items``: how many items the spider yielded for the page before this one (the pipeline stores items
     concurrently, so it rebuilds once it has stored that many). ``complete``: the spider met no error on
     the page -- its whole listing was read and every capture it decided to fetch was resolved.
+    ``error``: the first error met on the page (None: none; an incomplete page without one was refused
+    by the archive), which a distributed worker reports for that page alone.
     """
 
     page_id: int
     items: int
     complete: bool
     inferred: InferredCaptures | None = None   # stored once the fetched captures they copy are stored
+    error: str | None = None
 
 
 @dataclass

@@ -72,6 +72,7 @@ class _PageCrawl:
     by_timestamp: dict[str, CdxRecord] = field(default_factory=dict)
     items: int = 0
     complete: bool = True
+    error: str | None = None                            # the first error met on the page
 
 
 class CapturesSpider(scrapy.Spider):
@@ -123,6 +124,7 @@ class CapturesSpider(scrapy.Spider):
 
     def _error(self, page: _PageCrawl, message: str) -> None:
         page.complete = False
+        page.error = page.error or message
         runstats.note_error(self.crawler.stats, f"{page.plan.site}: {message}")
         self.logger.error("%s: %s", page.plan.site, message)
 
@@ -137,7 +139,7 @@ class CapturesSpider(scrapy.Spider):
         room, self._room = self._room, None
         if room is not None:
             room.callback(None)  # start() may read the next page
-        yield PageFinished(page.plan.page_id, page.items, page.complete, inferred)
+        yield PageFinished(page.plan.page_id, page.items, page.complete, inferred, page.error)
 
     def _guarded(self, page: _PageCrawl, outputs: Iterator[Any]) -> Iterator[Any]:
         """Run a callback's outputs; a defect in them is recorded and ends the page instead of hanging it."""
