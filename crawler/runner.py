@@ -92,8 +92,13 @@ class RunPlan:
 def page_plan(db: storage.Database, page: storage.PageRef) -> PagePlan:
     """What the store knows about ``page``: the spider's plan for it."""
     with db.session() as session:
-        state = storage.fetch_state(session, page.page_id)
-        windows = policy_windows(session, page.page_id)
+        return read_page_plan(session, page)
+
+
+def read_page_plan(session: Any, page: storage.PageRef) -> PagePlan:
+    """:func:`page_plan` in an open session (a worker's run reads it with the page's lease)."""
+    state = storage.fetch_state(session, page.page_id)
+    windows = policy_windows(session, page.page_id)
     return PagePlan(page.page_id, page.site, page.url, set(state.done_timestamps),
                     set(state.done_digests), dict(state.contents), windows)
 

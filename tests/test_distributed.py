@@ -119,7 +119,8 @@ def assert_each_page_done_once(db: str, sites: list[str], *, runs_lost: bool = F
     completed (and acknowledged) before are then counted nowhere, and the sum is only at most one each."""
     runs = runs_once_closed(db)
     completed = sum(r["counts"].get("pages_complete", 0) for r in runs)
-    assert completed <= len(sites) if runs_lost else completed == len(sites), runs
+    assert completed <= len(sites) if runs_lost else completed == len(sites), [
+        (r["id"], r["status"], r["worker"], r["counts"].get("pages_complete"), r["sites"], r["errors"][:3]) for r in runs]
     # Each site was crawled by a run that names it (a run's sites: the pages it took).
     assert set(sites) <= {site for r in runs for site in r["sites"] or []}
     for site in sites:
@@ -177,6 +178,28 @@ def test_a_killed_workers_page_is_redelivered_and_completed_once(redis_url, post
     runs = assert_each_page_done_once(postgres_url, sites, runs_lost=True)
     # The killed worker's run is recorded as abandoned by the survivors, not left running.
     assert [r["status"] for r in runs if r["worker"] == victim] == ["interrupted"], runs
+
+
+def test_sigterm_stops_a_run_and_gives_back_its_pages_in_flight(redis_url, postgres_url, archive_factory, workers):
+    sites, archive = many_pages(archive_factory, postgres_url, 6)
+    assert run_cli("crawl", "--distributed", "--redis", redis_url, db=postgres_url).code == 0
+    [proc] = workers(1, redis_url, postgres_url, archive, "--pages", "3", "-s", "POLICYTRACK_CAPTURE_RATE_PER_SECOND=3")
+    name = f"{socket.gethostname()}:{proc.pid}"
+    deadline = time.monotonic() + 60
+    while queue_status(redis_url)["workers"].get(name, {}).get("pages", 0) < 3:
+        assert time.monotonic() < deadline, "the worker never held three pages"
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0
+    # Nothing is left held by the stopped worker: its pages are queued again at once, not after a timeout.
+    status = queue_status(redis_url)
+    assert status["in_flight"] == 0 and status["pending"] >= 3 and status["failed"] == [], status
+    [run] = run_cli("runs", "--json", db=postgres_url).json()
+    assert (run["status"], run["worker"]) == ("interrupted", name)
+    workers(2, redis_url, postgres_url, archive, "--pages", "3")
+    status = wait_until_drained(redis_url)
+    assert status["failed"] == [], status["failed"][0]["error"]
+    assert_each_page_done_once(postgres_url, sites)
 
 
 def test_a_page_failing_three_times_lands_in_the_failed_set(redis_url, postgres_url, archive_factory, workers,

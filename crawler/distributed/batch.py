@@ -39,7 +39,7 @@ from core.errors import UnknownSite
 from crawler.distributed.queue import Delivery
 from crawler.items import PagePlan
 from crawler.pipelines import page_stored
-from crawler.runner import CrawlResult, LoopCrawl, RunPlan, page_plan
+from crawler.runner import CrawlResult, LoopCrawl, RunPlan, read_page_plan
 from storage import leases
 from storage.live import live_page_ids
 from storage.sites import add_run_site
@@ -78,10 +78,12 @@ class Batch:
         self.reports: set[asyncio.Task] = set()
 
     def deliveries(self) -> list[tuple[Delivery, int | None]]:
-        """The pages this run holds, with its run id (for the heartbeat)."""
+        """Every page this run holds until the queue has its report, with the run id (for the heartbeat,
+        which must renew them all -- also while the run waits for the database to record it)."""
         with self.room:
             held = list(self.held.values())
-        return [(d, self.crawl.run_id) for d in held + ([self.carry] if self.carry else [])]
+            held += [d for d in (self.first, self.carry) if d is not None]
+        return [(d, self.crawl.run_id) for d in held]
 
     def wake(self) -> None:
         """The worker is stopping: a generator waiting for room or for a page looks up now."""
@@ -95,6 +97,7 @@ class Batch:
         except Exception as exc:  # the run could not be opened or closed: the store went away
             await self._settle_reports()
             await self.worker.crawl_not_recorded(self.crawl, self._unreported(), exc)
+            self._forget(self._unreported())
             return
         await self._settle_reports()
         await self._settle(result)
@@ -104,24 +107,30 @@ class Batch:
             await asyncio.gather(*list(self.reports), return_exceptions=True)
 
     def _unreported(self) -> list[Delivery]:
+        """The pages the run still holds (they stay held, so renewed, until :meth:`_forget`)."""
         with self.room:
-            held = list(self.held.values())
-            self.held.clear()
-        return held + ([self.first] if self.first is not None else [])
+            return list(self.held.values()) + ([self.first] if self.first is not None else [])
+
+    def _forget(self, deliveries: list[Delivery]) -> None:
+        with self.room:
+            for delivery in deliveries:
+                if self.held.get(delivery.page_id) is delivery:
+                    del self.held[delivery.page_id]
+            if self.first in deliveries:
+                self.first = None
 
     async def _settle(self, result: CrawlResult) -> None:
         """The crawl ended: its stored live pages are done once the live checks are; pages it never
         finished go back (stopped, database away) or fail with the run's error."""
         live_error = self.crawl.live.errors[0] if self.crawl.live is not None and self.crawl.live.errors else None
-        for page_id, delivery in list(self.live.items()):
-            with self.room:
-                self.held.pop(page_id, None)
+        for delivery in list(self.live.values()):
             if live_error is None and result.status != "interrupted":
                 await self.worker.report_done(delivery)
             elif result.status == "interrupted":
                 await self.worker.tell(self.worker.queue.give_back, delivery)
             else:
                 await self.worker.report_failure(delivery, f"run {result.run_id}: {live_error}", result.run_id)
+            self._forget([delivery])
         unfinished = self._unreported()
         if not unfinished:
             return
@@ -132,6 +141,7 @@ class Batch:
             else:
                 error = result.errors[0] if result.errors else f"run {result.run_id} {result.status}"
                 await self.worker.report_failure(delivery, f"run {result.run_id}: {error}", result.run_id)
+            self._forget([delivery])
 
     # --- the spider's pages (a generator advanced in a thread) -----------------------------------
     def pages(self, plan: RunPlan, crawler: "Crawler") -> Iterator[PagePlan]:
@@ -192,7 +202,9 @@ class Batch:
                     _, busy = leases.acquire(session, plan.holder, [lease], ttl=plan.ttl, run_id=plan.run_id)
                     if not busy:
                         add_run_site(session, plan.run_id, page.site)
-                live = tracked and not busy and bool(live_page_ids(session, [page.page_id]))
+                crawled = tracked and not busy
+                live = crawled and bool(live_page_ids(session, [page.page_id]))
+                page_plan = read_page_plan(session, page) if crawled else None
             if tracked and not busy:
                 with self.room:
                     self.site_pages[page.site] += 1
@@ -208,7 +220,7 @@ class Batch:
         plan.pages.append(page)
         if live:
             plan.live_page_ids.add(page.page_id)
-        return page_plan(worker.db, page)
+        return page_plan
 
     # --- reports (on the reactor's loop) ---------------------------------------------------------
     def _page_stored(self, page_id: int, error: str | None) -> None:

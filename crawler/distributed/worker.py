@@ -24,6 +24,7 @@ import asyncio
 import logging
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Mapping
 
 import redis
@@ -132,12 +133,18 @@ class Worker:
             beat.cancel()
 
     async def _beat(self) -> None:
-        while True:
-            try:
-                await asyncio.to_thread(self._beat_once)
-            except Exception as exc:  # Redis away for a moment: the next beat tries again
-                logger.warning("worker %s: heartbeat failed: %s", self.name, exc)
-            await asyncio.sleep(self.beat_seconds)
+        # Its own thread: the shared executor may be busy with database calls hanging on an outage, and
+        # a late beat would let the visibility timeout hand this worker's pages to another worker.
+        beats = ThreadPoolExecutor(1, thread_name_prefix="heartbeat")
+        try:
+            while True:
+                try:
+                    await asyncio.get_running_loop().run_in_executor(beats, self._beat_once)
+                except Exception as exc:  # Redis away for a moment: the next beat tries again
+                    logger.warning("worker %s: heartbeat failed: %s", self.name, exc)
+                await asyncio.sleep(self.beat_seconds)
+        finally:
+            beats.shutdown(wait=False)
 
     def _beat_once(self) -> None:
         held = self.batch.deliveries() if self.batch is not None else []
@@ -170,13 +177,13 @@ class Worker:
             if self.stopping:
                 await self.tell(self.queue.give_back, delivery)
                 return
-            self.batch = Batch(self, delivery)
+            batch = self.batch = Batch(self, delivery)
             try:
-                await self.batch.run()
+                await batch.run()
+                # A run opening reaps the runs of dead workers; with long runs, so does each run's end.
+                await asyncio.to_thread(self._reap_abandoned_runs)
             finally:
-                carry, self.batch = self.batch.carry, None
-            # A run opening reaps the runs of dead workers; with long runs, so does each run's end.
-            await asyncio.to_thread(self._reap_abandoned_runs)
+                carry, self.batch = batch.carry, None  # the carried page stays renewed until here
         if carry is not None:
             await self.tell(self.queue.give_back, carry)
 
