@@ -270,6 +270,7 @@ def measure_distributed(spec: str, archive_pid: int, sites: list[tuple[str, str]
                                 sum(s.cpu_seconds("node") - b[1] for s, b in zip(samples, workers_before)),
                                 *(others[name].cpu_seconds() - before[name] for name in ("archive", "postgres", "redis")),
                                 time.process_time() - bench_before)
+                _wait_for_runs_closed(db)  # after the clock: a worker closes its run once the queue is empty
             finally:
                 for proc in procs:
                     proc.terminate()
@@ -293,6 +294,22 @@ def measure_distributed(spec: str, archive_pid: int, sites: list[tuple[str, str]
              and counts.get("versions_new") == len(sites) * (changes + 1))
     peaks = [s.total_peak for s in samples]
     return seconds, counts, peaks, right, cpu
+
+
+def _wait_for_runs_closed(db: str, timeout: float = 15.0) -> None:
+    """Wait (a little) until no run is running, so stopping the workers interrupts nothing."""
+    import storage
+
+    database = storage.open_database(db)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with database.session() as session:
+                if not storage.list_runs(session, None, status="running"):
+                    return
+            time.sleep(0.2)
+    finally:
+        database.dispose()
 
 
 def main_distributed(args: argparse.Namespace) -> int:

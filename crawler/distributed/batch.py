@@ -52,6 +52,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CLAIM_WAIT_SECONDS = 1.0   # how long one pull waits for a page (the generator then checks for a stop)
+STORE_RETRY_SECONDS = 2.0  # the database does not answer: no page is pulled; ask again this often
+SOURCE_EXIT_SECONDS = 30.0  # the most a run's end waits for its page source to stop pulling
 DEFAULT_PAGES_PER_RUN = 100
 
 
@@ -76,6 +78,11 @@ class Batch:
         self.site_pages: Counter[str] = Counter()    # held pages per leased site
         self.taken = 0
         self.reports: set[asyncio.Task] = set()
+        # The spider's thread may still be pulling when the crawl ends: it is told (ended), and the run
+        # settles only once it is out (idle), so that no page it pulled goes unreported.
+        self.ended = False
+        self.idle = threading.Event()
+        self.idle.set()
 
     def deliveries(self) -> list[tuple[Delivery, int | None]]:
         """Every page this run holds until the queue has its report, with the run id (for the heartbeat,
@@ -95,12 +102,19 @@ class Batch:
         try:
             result = await self.crawl.run()
         except Exception as exc:  # the run could not be opened or closed: the store went away
+            await self._end()
             await self._settle_reports()
             await self.worker.crawl_not_recorded(self.crawl, self._unreported(), exc)
             self._forget(self._unreported())
             return
+        await self._end()
         await self._settle_reports()
         await self._settle(result)
+
+    async def _end(self) -> None:
+        self.ended = True
+        self.wake()
+        await asyncio.to_thread(self.idle.wait, SOURCE_EXIT_SECONDS)
 
     async def _settle_reports(self) -> None:
         while self.reports:
@@ -148,24 +162,35 @@ class Batch:
         """LoopCrawl's page source: the pages of this run, pulled from the queue as room frees."""
         self.plan = plan
         crawler.signals.connect(self._page_stored, signal=page_stored)
-        while (delivery := self._next_delivery()) is not None:
-            page = storage.PageRef(delivery.page_id, delivery.site, delivery.url)
-            taken = self._take(plan, page, delivery)
+        while True:
+            self.idle.clear()
+            try:
+                delivery = self._next_delivery()
+                page = storage.PageRef(delivery.page_id, delivery.site, delivery.url) if delivery else None
+                taken = self._take(plan, page, delivery) if page is not None and delivery is not None else None
+            finally:
+                self.idle.set()
+            if delivery is None:
+                return
             if taken is not None:
                 yield taken
 
     def _next_delivery(self) -> Delivery | None:
-        if self.first is not None:
+        with self.room:
             first, self.first = self.first, None
-            return first
+            if first is not None:
+                self.held[first.page_id] = first  # renewed all along
+                return first
         worker = self.worker
-        while not worker.stopping and self.taken < worker.pages_per_run:
+        while not (worker.stopping or self.ended) and self.taken < worker.pages_per_run:
             with self.room:
                 if len(self.held) >= worker.pages_in_flight:
                     self.room.wait(CLAIM_WAIT_SECONDS)
                     continue
                 holding = bool(self.held)
-            worker.wait_for_store_blocking()  # a page taken now could not even be recorded
+            if worker.db.unreachable() is not None:  # a page taken now could not even be recorded
+                time.sleep(STORE_RETRY_SECONDS)
+                continue
             try:
                 delivery = worker.queue.claim(worker.name, CLAIM_WAIT_SECONDS)
             except redis.RedisError as exc:  # Redis restarting: ask again
@@ -176,8 +201,8 @@ class Batch:
                 if holding:
                     continue  # the queue is empty for now: keep the run open while it has pages
                 return None
-            if delivery.schedule != self.schedule or worker.stopping:
-                self.carry = delivery  # another schedule's fire: the next run's (or given back on a stop)
+            if delivery.schedule != self.schedule or worker.stopping or self.ended:
+                self.carry = delivery  # the next run's (another schedule's fire; given back on a stop)
                 return None
             return delivery
         return None
@@ -186,8 +211,17 @@ class Batch:
         """Lease the page's site for the run and read its plan; None when it is not crawled in this run."""
         worker = self.worker
         with self.room:
-            self.held[page.page_id] = delivery
-            self.taken += 1
+            already = self.held.get(page.page_id)
+            if already is None or already is delivery:
+                self.held[page.page_id] = delivery
+                self.taken += 1
+        if already is not None and already is not delivery:
+            # Handed out again while this run crawls it (its renewal came late): the same entry is ours
+            # already; another entry of the same page goes back (it must not be crawled twice at once).
+            logger.warning("worker %s: page %d delivered again while this run crawls it", worker.name, page.page_id)
+            if already.message_id != delivery.message_id:
+                self._report(delivery, worker.tell, worker.queue.give_back, delivery)
+            return None
         lease = f"site:{page.site}"
         with self.lease_lock:
             with worker.db.session(immediate=True) as session:

@@ -196,9 +196,11 @@ class PageQueue:
                     if "schedule_id" in fields else None)
         return Delivery(message_id, int(fields["page_id"]), fields["site"], fields["url"], deliveries, schedule)
 
-    def extend(self, message_id: str, consumer: str) -> None:
-        """Still working on it: reset the page's idle time, so it is not redelivered (XCLAIM JUSTID)."""
-        self.r.xclaim(self.stream, GROUP, consumer, 0, [message_id], justid=True)
+    def extend(self, message_ids: Sequence[str], consumer: str) -> None:
+        """Still working on them: reset the pages' idle time, so they are not redelivered (one XCLAIM
+        JUSTID for all the pages a worker holds)."""
+        if message_ids:
+            self.r.xclaim(self.stream, GROUP, consumer, 0, list(message_ids), justid=True)
 
     def ack(self, delivery: Delivery) -> None:
         """Done: the page leaves the queue."""

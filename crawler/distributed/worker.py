@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Mapping
 
@@ -152,8 +151,7 @@ class Worker:
                     for delivery, run_id in held]
         self.queue.heartbeat(self.name, {"pages": len(crawling), "crawling": crawling,
                                          "done": self.done, "failed": self.failed})
-        for delivery, _ in held:
-            self.queue.extend(delivery.message_id, self.name)
+        self.queue.extend([delivery.message_id for delivery, _ in held], self.name)
 
     async def _pull_loop(self) -> None:
         """Pull a page, then crawl it in a run that takes more pages while it has room (see batch)."""
@@ -222,11 +220,6 @@ class Worker:
                 leases.reap_abandoned_runs(session)
         except Exception as exc:  # the database is away: the next run's start reaps them
             logger.warning("worker %s: could not look for abandoned runs: %s", self.name, exc)
-
-    def wait_for_store_blocking(self) -> None:
-        """:meth:`_wait_for_store` for a thread (the batch's page source)."""
-        while not self.stopping and self.db.unreachable() is not None:
-            time.sleep(STORE_RETRY_SECONDS)
 
     async def tell(self, call: Any, *args: Any, **kwargs: Any) -> Any:
         """Report a page's outcome to the queue, waiting out a Redis restart: the page's run is already
