@@ -301,6 +301,23 @@ def test_a_page_that_never_finishes_is_redelivered_then_failed(redis_url):
     assert queue.status().failed == []
 
 
+def test_a_worker_leaving_with_pages_in_hand_does_not_lose_them(redis_url):
+    """A worker leaving at once (a second SIGTERM) still holds pages: forgetting it must leave them to be
+    redelivered after the visibility timeout (deleting its consumer would drop them for good)."""
+    from crawler.distributed.queue import PageQueue, connect
+
+    queue = PageQueue(connect(redis_url), visibility_seconds=0.05)
+    queue.enqueue([(7, "acme.example", "https://acme.example/privacy"), (8, "b.example", "https://b.example/p")])
+    assert queue.claim("leaving", block_seconds=0.01).page_id == 7
+    queue.ack(queue.claim("done", block_seconds=0.01))
+    queue.forget_worker("leaving")
+    queue.forget_worker("done")  # holds nothing: forgotten whole
+    time.sleep(0.1)
+    again = queue.claim("other", block_seconds=0.01)
+    assert again is not None and again.page_id == 7
+    assert "done" not in {c["name"] for c in queue.r.xinfo_consumers(queue.stream, "workers")}
+
+
 def test_the_queue_carries_on_after_redis_lost_its_data(redis_url):
     from crawler.distributed.queue import PageQueue, connect
 

@@ -250,7 +250,10 @@ class PageQueue:
     def forget_worker(self, worker: str) -> None:
         self.r.delete(f"{self.prefix}worker:{worker}")
         try:
-            self.r.xgroup_delconsumer(self.stream, GROUP, worker)  # only once it holds nothing
+            # Only once it holds nothing: deleting a consumer drops its pending entries, which could then
+            # never be redelivered (a worker leaving at once on a second signal still holds its pages).
+            if not self.r.xpending_range(self.stream, GROUP, min="-", max="+", count=1, consumername=worker):
+                self.r.xgroup_delconsumer(self.stream, GROUP, worker)
         except redis.ResponseError:
             pass
 
