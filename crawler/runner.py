@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 
 from scrapy.crawler import AsyncCrawlerRunner, Crawler, CrawlerProcess
+from sqlalchemy.orm import Session
 from scrapy.settings import Settings
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet.defer import Deferred, DeferredList, succeed
@@ -95,7 +96,7 @@ def page_plan(db: storage.Database, page: storage.PageRef) -> PagePlan:
         return read_page_plan(session, page)
 
 
-def read_page_plan(session: Any, page: storage.PageRef) -> PagePlan:
+def read_page_plan(session: Session, page: storage.PageRef) -> PagePlan:
     """:func:`page_plan` in an open session (a worker's run reads it with the page's lease)."""
     state = storage.fetch_state(session, page.page_id)
     windows = policy_windows(session, page.page_id)
