@@ -222,8 +222,8 @@ class Worker:
             logger.warning("worker %s: could not look for abandoned runs: %s", self.name, exc)
 
     async def tell(self, call: Any, *args: Any, **kwargs: Any) -> Any:
-        """Report a page's outcome to the queue, waiting out a Redis restart: the page's run is already
-        recorded, and a report lost for good would only mean the page is crawled again (idempotently)."""
+        """Report a page's outcome to the queue, waiting out a Redis restart: what its crawl learned is
+        already stored, and a report lost for good would only mean the page is crawled again (idempotently)."""
         while True:
             try:
                 return await asyncio.to_thread(call, *args, **kwargs)
