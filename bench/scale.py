@@ -205,12 +205,14 @@ class CpuShares:
 
 
 def measure_distributed(spec: str, archive_pid: int, sites: list[tuple[str, str]], workers: int, changes: int,
-                        tmp: Path, pin: bool, pages_at_once: int) -> tuple[float, dict, list[int], bool, CpuShares]:
+                        tmp: Path, pin: bool, pages_at_once: int,
+                        profile: Path | None = None) -> tuple[float, dict, list[int], bool, CpuShares]:
     """Queue every page and let ``workers`` worker processes crawl them; seconds, summed run counts,
     peak RSS of each worker's process tree, whether every page is done once and right, and the CPU used.
 
     ``pin``: worker i (with its Node worker) may run only on core i mod the cores, so one worker is at
-    most one core -- the fair baseline for a speed-up on N cores."""
+    most one core -- the fair baseline for a speed-up on N cores. ``profile``: the first worker runs under
+    cProfile, its statistics written there when it stops (its CPU figures then include the profiler's)."""
     from sqlalchemy.engine import make_url
 
     import storage
@@ -227,7 +229,9 @@ def measure_distributed(spec: str, archive_pid: int, sites: list[tuple[str, str]
         try:
             redis = redis_server.url
             queue = PageQueue(connect(redis))
-            procs = [subprocess.Popen([sys.executable, "-m", "policytrack.cli", "worker", "--redis", redis, "--db", db,
+            profiled = ["-m", "cProfile", "-o", str(profile)] if profile else []
+            procs = [subprocess.Popen([sys.executable, *(profiled if i == 0 else []),
+                                       "-m", "policytrack.cli", "worker", "--redis", redis, "--db", db,
                                        "--archive", spec, "--workers", "1", "--pages", str(pages_at_once), *LIFTED],
                                       cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                       preexec_fn=(lambda core=i % cores: os.sched_setaffinity(0, {core})) if pin else None)
@@ -266,6 +270,7 @@ def measure_distributed(spec: str, archive_pid: int, sites: list[tuple[str, str]
                                 sum(s.cpu_seconds("node") - b[1] for s, b in zip(samples, workers_before)),
                                 *(others[name].cpu_seconds() - before[name] for name in ("archive", "postgres", "redis")),
                                 time.process_time() - bench_before)
+                _wait_for_runs_closed(db)  # after the clock: a worker closes its run once the queue is empty
             finally:
                 for proc in procs:
                     proc.terminate()
@@ -276,7 +281,6 @@ def measure_distributed(spec: str, archive_pid: int, sites: list[tuple[str, str]
         runs = json.loads(cli("runs", "--json", "--limit", "1000000", "--db", db).stdout)
     finally:
         server.drop_database(db)
-    done = [r for r in runs if r["status"] == "succeeded" and r["counts"].get("pages_complete")]
     counts: dict[str, int] = {}
     for run in runs:  # every run: a page given back part-way stored some versions before its redo
         for name, value in run["counts"].items():
@@ -284,10 +288,28 @@ def measure_distributed(spec: str, archive_pid: int, sites: list[tuple[str, str]
     cut_short = [r for r in runs if r["status"] != "succeeded"]
     if cut_short:
         print(f"  runs not succeeded: {[(r['status'], r['errors'][:1]) for r in cut_short][:3]}", flush=True)
-    right = (not status.failed and sorted(s for r in done for s in r["sites"]) == sorted(s for s, _ in sites)
+    # A worker's run takes many pages: each page completed once in all the runs together, no failed run.
+    right = (not status.failed and counts.get("pages_complete") == len(sites)
+             and not [r for r in runs if r["status"] == "failed"]
              and counts.get("versions_new") == len(sites) * (changes + 1))
     peaks = [s.total_peak for s in samples]
     return seconds, counts, peaks, right, cpu
+
+
+def _wait_for_runs_closed(db: str, timeout: float = 15.0) -> None:
+    """Wait (a little) until no run is running, so stopping the workers interrupts nothing."""
+    import storage
+
+    database = storage.open_database(db)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with database.session() as session:
+                if not storage.list_runs(session, None, status="running"):
+                    return
+            time.sleep(0.2)
+    finally:
+        database.dispose()
 
 
 def main_distributed(args: argparse.Namespace) -> int:
@@ -306,8 +328,9 @@ def main_distributed(args: argparse.Namespace) -> int:
         # Warm-up (not shown): pywb loads its index, the OS caches the code, PostgreSQL its template.
         measure_distributed(spec, archive.pid, sites[:8], 1, args.changes, Path(tmp), args.pin, args.pages_at_once)
         for workers in counts_of_workers:
+            profile = args.profile if args.profile and workers == counts_of_workers[0] else None
             seconds, counts, peaks, right, cpu = measure_distributed(spec, archive.pid, sites, workers, args.changes,
-                                                                     Path(tmp), args.pin, args.pages_at_once)
+                                                                     Path(tmp), args.pin, args.pages_at_once, profile)
             ok &= right
             rate = size / seconds * 60
             baseline = baseline or rate
@@ -318,6 +341,12 @@ def main_distributed(args: argparse.Namespace) -> int:
                   + " ".join(f"{c:>5.3f}" for c in per_page) + f" {cpu.total / (seconds * cores):>5.0%}", flush=True)
             first = first or (workers, cpu, size)
     print("load: CPU used by everything above / (seconds x cores); the rest of the machine is other programs")
+    if args.profile:
+        import pstats
+
+        print(f"profile of the first worker of the {counts_of_workers[0]}-worker run ({args.profile}), "
+              "top functions by own time:")
+        pstats.Stats(str(args.profile)).sort_stats("tottime").print_stats(25)
     # What the CPU per page allows on this machine with nothing else running: a worker is at most one core
     # (its Python and its Node worker), and everything -- pywb, PostgreSQL, Redis -- shares the cores.
     n1, cpu1, pages1 = first
@@ -340,6 +369,8 @@ def main() -> int:
                         help="scale-out instead: crawl the first size with N worker processes each (e.g. 1,2,4)")
     parser.add_argument("--pages-at-once", type=int, default=4,
                         help="scale-out: pages each worker crawls at once (its --pages; default 4)")
+    parser.add_argument("--profile", type=Path, metavar="FILE",
+                        help="scale-out: run the first worker of the first count under cProfile, statistics to FILE")
     parser.add_argument("--pin", action="store_true",
                         help="scale-out: pin worker i (and its Node worker) to core i mod cores: 1 worker = 1 core")
     args = parser.parse_args()

@@ -103,6 +103,8 @@ class PageFinished:
     ``items``: how many items the spider yielded for the page before this one (the pipeline stores items
     concurrently, so it rebuilds once it has stored that many). ``complete``: the spider met no error on
     the page -- its whole listing was read and every capture it decided to fetch was resolved.
+    ``error``: the first error met on the page (None: none; an incomplete page without one was refused
+    by the archive), which a distributed worker reports for that page alone.
     """
 
     page_id: int
@@ -112,6 +114,7 @@ class PageFinished:
     # The newest capture this crawl's listing read, and the periods it was cut to: recorded as the page's
     # watermark if the page is complete (None then: the listing found no capture).
     watermark: ListingWatermark | None = None
+    error: str | None = None
 
 
 @dataclass

@@ -19,6 +19,10 @@ provisional, and its watermark stays where the last complete crawl left it.
 
 No exception escapes: an item that cannot be stored is an error recorded on the run (and its page is
 not complete), and the other items go on.
+
+Once a finished page's versions are rebuilt the pipeline sends :data:`page_stored` (page id, and the page's
+first error or None): everything the crawl learned about that page is stored, which is when a distributed
+worker acknowledges it (:mod:`crawler.distributed.batch`) without waiting for the rest of the crawl.
 """
 
 from __future__ import annotations
@@ -46,6 +50,9 @@ from crawler.items import (
 
 logger = logging.getLogger(__name__)
 
+# Scrapy signal, sent on the reactor thread: ``page_id`` is stored; ``error``: its first error (None: none).
+page_stored = object()
+
 
 class StoragePipeline:
     def __init__(self, crawler: Crawler):
@@ -59,7 +66,7 @@ class StoragePipeline:
         self._pages_lock = threading.Lock()
         self._stored: Counter[int] = Counter()
         self._finished: dict[int, PageFinished] = {}
-        self._failed_pages: set[int] = set()
+        self._failed_pages: dict[int, str] = {}  # page id -> its first storage error
         # Errors Scrapy catches itself (a spider callback or another pipeline raising) are errors of the run.
         crawler.signals.connect(self._spider_error, signal=signals.spider_error)
         crawler.signals.connect(self._item_error, signal=signals.item_error)
@@ -83,31 +90,32 @@ class StoragePipeline:
             self.db.dispose()
 
     async def process_item(self, item: Any, spider: Spider | None = None) -> Any:
-        await maybe_deferred_to_future(deferToThread(self._process, item))
+        stored = await maybe_deferred_to_future(deferToThread(self._process, item))
+        if stored is not None:
+            page_id, error = stored
+            self.crawler.signals.send_catch_log(page_stored, page_id=page_id, error=error)
         return item
 
     # --- in a worker thread ----------------------------------------------------------------------
-    def _process(self, item: Any) -> None:
+    def _process(self, item: Any) -> tuple[int, str | None] | None:
+        """Store ``item``; returns (page id, its first error or None) when it completed a finished page."""
         page_id = getattr(item, "page_id", None)
         if isinstance(item, PageFinished):
             with self._pages_lock:
                 self._finished[page_id] = item
                 ready = self._stored[page_id] >= item.items
-            if ready:
-                self._finish_page(item)
-            return
+            return self._finish_page(item) if ready else None
         try:
             self._store(item)
         except Exception as exc:
             self._note_failure(page_id, f"could not store {type(item).__name__}: {runstats.describe(exc)}")
         if page_id is None:
-            return
+            return None
         with self._pages_lock:
             self._stored[page_id] += 1
             finished = self._finished.get(page_id)
             ready = finished is not None and self._stored[page_id] >= finished.items
-        if ready:
-            self._finish_page(finished)
+        return self._finish_page(finished) if ready else None
 
     def _note_failure(self, page_id: int | None, message: str) -> None:
         logger.error("page %s: %s", page_id, message)
@@ -115,7 +123,7 @@ class StoragePipeline:
         runstats.note_error(self.stats, f"page {page_id}: {message}" if page_id is not None else message)
         if page_id is not None:
             with self._pages_lock:
-                self._failed_pages.add(page_id)
+                self._failed_pages.setdefault(page_id, message)
 
     def _store(self, item: Any) -> None:
         if isinstance(item, CaptureListing):
@@ -170,16 +178,18 @@ class StoragePipeline:
             runstats.inc(self.stats, "captures_skipped")
             logger.info("%s %s: no document (%s)", item.site, record.timestamp, item.no_document)
 
-    def _finish_page(self, finished: PageFinished) -> None:
+    def _finish_page(self, finished: PageFinished) -> tuple[int, str | None]:
         page_id = finished.page_id
         with self._pages_lock:
             self._finished.pop(page_id, None)
             self._stored.pop(page_id, None)  # close_spider leaves it alone
             failed = page_id in self._failed_pages
-            self._failed_pages.discard(page_id)
         complete = finished.complete and not failed
         if self._rebuild(page_id, complete, finished) and complete:
             runstats.inc(self.stats, "pages_complete")
+        with self._pages_lock:
+            failure = self._failed_pages.pop(page_id, None)
+        return page_id, finished.error or failure
 
     def _rebuild_pages(self, page_ids: list[int]) -> None:
         for page_id in page_ids:

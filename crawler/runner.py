@@ -23,9 +23,10 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Collection, Iterator, Mapping, Sequence
+from typing import Any, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 
 from scrapy.crawler import AsyncCrawlerRunner, Crawler, CrawlerProcess
+from sqlalchemy.orm import Session
 from scrapy.settings import Settings
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet.defer import Deferred, DeferredList, succeed
@@ -86,12 +87,22 @@ class RunPlan:
     def page_plans(self, db: storage.Database) -> Iterator[PagePlan]:
         """Each page with what the store knows about it, read one page at a time (in the spider's thread)."""
         for page in self.pages:
-            with db.session() as session:
-                state = storage.fetch_state(session, page.page_id)
-                windows = policy_windows(session, page.page_id)
-                watermark = storage.listing_watermark(session, page.page_id)
-            yield PagePlan(page.page_id, page.site, page.url, set(state.done_timestamps),
-                           set(state.done_digests), dict(state.contents), windows, watermark)
+            yield page_plan(db, page)
+
+
+def page_plan(db: storage.Database, page: storage.PageRef) -> PagePlan:
+    """What the store knows about ``page``: the spider's plan for it."""
+    with db.session() as session:
+        return read_page_plan(session, page)
+
+
+def read_page_plan(session: Session, page: storage.PageRef) -> PagePlan:
+    """:func:`page_plan` in an open session (a worker's run reads it with the page's lease)."""
+    state = storage.fetch_state(session, page.page_id)
+    windows = policy_windows(session, page.page_id)
+    watermark = storage.listing_watermark(session, page.page_id)
+    return PagePlan(page.page_id, page.site, page.url, set(state.done_timestamps),
+                    set(state.done_digests), dict(state.contents), windows, watermark)
 
 
 def crawl_settings(db_url: str, archive: str | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:
@@ -154,8 +165,9 @@ def prepare_run(db: storage.Database, settings: Settings, sites: Sequence[str] |
                 page_ids: Collection[int] | None = None, discover_only: bool = False) -> RunPlan:
     """Open the CrawlRun row, lease its sites and list the pages to crawl (their plans are read later).
 
-    ``page_ids``: only these pages of the sites (a distributed worker crawls one page per run). Without
-    them, the sites tracked by discovery are leased too and planned for discovery first (``discovery``;
+    ``page_ids``: only these pages of the sites; empty: none yet -- a streamed run, whose pages (and their
+    sites' leases) are added while it runs (a distributed worker's batch). Without them, the sites
+    tracked by discovery are leased too and planned for discovery first (``discovery``;
     :func:`run_crawl` and :class:`LoopCrawl` run it, then :func:`replan_pages`).
 
     ``discover_only``: only the sites tracked by discovery are leased and planned, and no page (the
@@ -168,7 +180,8 @@ def prepare_run(db: storage.Database, settings: Settings, sites: Sequence[str] |
     ttl = settings.getfloat("POLICYTRACK_LEASE_TTL", leases.DEFAULT_TTL)
     with db.session(immediate=True) as session:
         leases.reap_abandoned_runs(session)
-        pages = [] if discover_only else storage.pages_for(session, sites or None)
+        streamed = page_ids is not None and not page_ids
+        pages = [] if streamed or discover_only else storage.pages_for(session, sites or None)
         if page_ids is not None:
             pages = [page for page in pages if page.page_id in page_ids]
         targets = discovery_targets(session, sites or None) if page_ids is None else []
@@ -388,15 +401,20 @@ class LoopCrawl:
     :meth:`stop` asks it to end early (graceful: in-flight captures are stored, versions rebuilt for
     what was processed, the run recorded as ``interrupted``). Blocking work -- the live checks --
     runs in a worker thread; the few short database transactions run on the loop.
+
+    ``page_source(plan, crawler)``: a streamed run (a distributed worker's batch) -- the run opens with
+    no page, and the spider crawls what the source yields (read lazily, in a thread), not the sites' pages.
     """
 
     def __init__(self, runner: AsyncCrawlerRunner, db: storage.Database, *, sites: Sequence[str] | None = None,
                  trigger: str = "schedule", schedule: tuple[str, datetime | None] | None = None,
-                 page_ids: Collection[int] | None = None, discover_only: bool = False):
+                 page_ids: Collection[int] | None = None, discover_only: bool = False,
+                 page_source: Callable[[RunPlan, Crawler], Iterable[PagePlan]] | None = None):
         self.runner = runner
         self.db = db
         self.sites = list(sites) if sites else None
-        self.page_ids = set(page_ids) if page_ids is not None else None
+        self.page_ids = set(page_ids) if page_ids is not None else set() if page_source is not None else None
+        self.page_source = page_source
         self.discover_only = discover_only  # see prepare_run
         self.trigger = trigger
         self.schedule = schedule
@@ -405,6 +423,7 @@ class LoopCrawl:
         self._running: Crawler | None = None
         self.run_id: int | None = None
         self.plan: RunPlan | None = None
+        self.live: Any = None  # the live checks' outcome (crawler.live.LiveOutcome), once they ran
         self.stopping = False
         self.closed = False
         self._crawl_task: asyncio.Future[Any] | None = None
@@ -429,12 +448,15 @@ class LoopCrawl:
                     replan_pages(self.db, plan, self.sites)
             if not self._interrupted() and not self.discover_only:
                 self.crawler = self._running = Crawler(CapturesSpider, settings)
-                self._crawl_task = self.runner.crawl(self.crawler, pages=plan.page_plans(self.db))  # an asyncio Task
+                pages = (self.page_source(plan, self.crawler) if self.page_source is not None
+                         else plan.page_plans(self.db))
+                self._crawl_task = self.runner.crawl(self.crawler, pages=pages)  # an asyncio Task
                 await self._crawl_task
                 if self.crawler.spider is None:
                     raise RuntimeError("the crawler failed to start (see the log)")
             if plan.live_page_ids and not self._interrupted():
-                live = await asyncio.get_running_loop().run_in_executor(None, _check_live, self.db, settings, plan)
+                live = self.live = await asyncio.get_running_loop().run_in_executor(
+                    None, _check_live, self.db, settings, plan)
         except asyncio.CancelledError:
             cancelled = True
             raise

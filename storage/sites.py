@@ -260,6 +260,14 @@ def start_run(session: Session, *, trigger: str = "manual", archive: str, sites:
     return run.id
 
 
+def add_run_site(session: Session, run_id: int, hostname: str) -> None:
+    """Name one more site in a running run's sites: a worker's run takes its pages while it runs, and
+    says which sites it has taken so far (also if its process dies before it ends)."""
+    run = session.get(CrawlRun, run_id)
+    if run is not None and hostname not in (run.sites or []):
+        run.sites = [*(run.sites or []), hostname]
+
+
 def finish_run(
     session: Session, run_id: int, *, status: str, counts: Mapping[str, int], errors: Sequence[str] = ()
 ) -> None:

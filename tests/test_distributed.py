@@ -1,9 +1,11 @@
 """Scale-out against real components: Debian's redis-server (started per test), the throwaway
 PostgreSQL cluster, real pywb, and several `policytrack worker` processes.
 
-Every page must be completed exactly once (one succeeded run per page, the right history) -- also when a
-worker is killed with kill -9 mid-crawl; a page that keeps failing lands in the failed set `queue` shows;
-and the workers together keep under the CDX rate, counted by the proxy in front of pywb.
+A worker crawls several pages in one run (one Scrapy crawl), acknowledging each page once it is stored.
+Every page must be completed exactly once (the runs together complete each page once, the right history,
+none provisional) -- also when a worker is killed with kill -9 with several pages in flight, or stopped
+with SIGTERM; a page that keeps failing lands in the failed set `queue` shows, without failing the other
+pages of its runs; and the workers together keep under the CDX rate, counted by the proxy in front of pywb.
 """
 
 from __future__ import annotations
@@ -100,16 +102,33 @@ def wait_until_drained(redis: str, timeout: float = 240) -> dict:
     raise AssertionError(f"queue not drained in {timeout} s: {status}")
 
 
-def assert_each_page_done_once(db: str, sites: list[str]) -> None:
-    runs = run_cli("runs", "--json", "--limit", "1000", db=db).json()
-    # A run that found its site leased by another run completed nothing (its page went back to the queue).
-    completed = [r for r in runs if r["status"] == "succeeded" and r["counts"].get("pages_complete")]
-    assert sorted(site for r in completed for site in r["sites"]) == sorted(sites)
-    assert all(r["counts"]["pages_complete"] == 1 for r in completed)
+def runs_once_closed(db: str, timeout: float = 30) -> list[dict]:
+    """The runs, once none is running: a worker closes its run when the queue has nothing more for it,
+    a moment after acknowledging its last page."""
+    deadline = time.monotonic() + timeout
+    while True:
+        runs = run_cli("runs", "--json", "--limit", "1000", db=db).json()
+        if not [r for r in runs if r["status"] == "running"] or time.monotonic() > deadline:
+            return runs
+        time.sleep(0.5)
+
+
+def assert_each_page_done_once(db: str, sites: list[str], *, runs_lost: bool = False) -> list[dict]:
+    """Every page's history is right and complete (not provisional), and the runs together completed each
+    page once. ``runs_lost``: a worker was killed, so its run was reaped without its counts -- the pages it
+    completed (and acknowledged) before are then counted nowhere, and the sum is only at most one each."""
+    runs = runs_once_closed(db)
+    completed = sum(r["counts"].get("pages_complete", 0) for r in runs)
+    assert completed <= len(sites) if runs_lost else completed == len(sites), [
+        (r["id"], r["status"], r["worker"], r["counts"].get("pages_complete"), r["sites"], r["errors"][:3]) for r in runs]
+    # Each site was crawled by a run that names it (a run's sites: the pages it took).
+    assert set(sites) <= {site for r in runs for site in r["sites"] or []}
     for site in sites:
         shown = run_cli("history", site, "--json", db=db)
         assert shown.code == 0, shown.err
         assert [(v["first_seen"], v["last_seen"]) for v in shown.json()] == EXPECTED, site
+        assert "provisional" not in shown.err and "note:" not in shown.err, shown.err
+    return runs
 
 
 def test_several_workers_complete_every_page_once(redis_url, postgres_url, archive_factory, workers):
@@ -119,10 +138,13 @@ def test_several_workers_complete_every_page_once(redis_url, postgres_url, archi
     assert "queued 8 page(s)" in enqueued.out
     again = run_cli("crawl", "--distributed", db=postgres_url, env={"POLICYTRACK_REDIS": redis_url})
     assert "queued 0 page(s)" in again.out and "8 already queued" in again.out
-    procs = workers(3, redis_url, postgres_url, archive)
+    procs = workers(3, redis_url, postgres_url, archive, "--pages", "2")
     status = wait_until_drained(redis_url)
     assert status["failed"] == [], status["failed"][0]["error"]
-    assert_each_page_done_once(postgres_url, sites)
+    runs = assert_each_page_done_once(postgres_url, sites)
+    assert {r["status"] for r in runs} == {"succeeded"}
+    # Fewer runs than pages: a run takes more pages from the queue while it has room.
+    assert len(runs) < len(sites), runs
     # Heartbeats: all three are seen alive, by name; each run says it is a worker's, and which one.
     names = {f"{socket.gethostname()}:{proc.pid}" for proc in procs}
     assert set(queue_status(redis_url)["workers"]) == names
@@ -134,17 +156,47 @@ def test_several_workers_complete_every_page_once(redis_url, postgres_url, archi
 
 def test_a_killed_workers_page_is_redelivered_and_completed_once(redis_url, postgres_url, archive_factory, workers,
                                                                   local_archive):
-    # Slow captures (5/s for all workers together) so the kill lands mid-page.
-    sites, archive = many_pages(archive_factory, postgres_url, 9)
+    # Slow captures (5/s for all workers together) so the kill lands with several pages in flight.
+    sites, archive = many_pages(archive_factory, postgres_url, 12)
     assert run_cli("crawl", "--distributed", "--redis", redis_url, db=postgres_url).code == 0
-    procs = workers(3, redis_url, postgres_url, archive, "-s", "POLICYTRACK_CAPTURE_RATE_PER_SECOND=5")
+    procs = workers(3, redis_url, postgres_url, archive, "--pages", "3", "-s", "POLICYTRACK_CAPTURE_RATE_PER_SECOND=5")
+    victim = f"{socket.gethostname()}:{procs[0].pid}"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and queue_status(redis_url)["in_flight"] < 3:
+    held: list[int] = []
+    while time.monotonic() < deadline and (not held or held[-1] < 2):
+        status = queue_status(redis_url)
+        held.append(status["workers"].get(victim, {}).get("pages", 0))
+        # Back-pressure: no worker holds more pages than it crawls at once.
+        assert all(w["pages"] <= 3 for w in status["workers"].values()), status["workers"]
+        assert status["in_flight"] <= 9, status
         time.sleep(0.2)
-    time.sleep(1.0)
-    assert queue_status(redis_url)["in_flight"] >= 1
+    assert held[-1] >= 2, held
     os.kill(procs[0].pid, signal.SIGKILL)
     procs[0].wait()
+    status = wait_until_drained(redis_url)
+    assert status["failed"] == [], status["failed"][0]["error"]
+    runs = assert_each_page_done_once(postgres_url, sites, runs_lost=True)
+    # The killed worker's run is recorded as abandoned by the survivors, not left running.
+    assert [r["status"] for r in runs if r["worker"] == victim] == ["interrupted"], runs
+
+
+def test_sigterm_stops_a_run_and_gives_back_its_pages_in_flight(redis_url, postgres_url, archive_factory, workers):
+    sites, archive = many_pages(archive_factory, postgres_url, 6)
+    assert run_cli("crawl", "--distributed", "--redis", redis_url, db=postgres_url).code == 0
+    [proc] = workers(1, redis_url, postgres_url, archive, "--pages", "3", "-s", "POLICYTRACK_CAPTURE_RATE_PER_SECOND=3")
+    name = f"{socket.gethostname()}:{proc.pid}"
+    deadline = time.monotonic() + 60
+    while queue_status(redis_url)["workers"].get(name, {}).get("pages", 0) < 3:
+        assert time.monotonic() < deadline, "the worker never held three pages"
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0
+    # Nothing is left held by the stopped worker: its pages are queued again at once, not after a timeout.
+    status = queue_status(redis_url)
+    assert status["in_flight"] == 0 and status["pending"] >= 3 and status["failed"] == [], status
+    [run] = run_cli("runs", "--json", db=postgres_url).json()
+    assert (run["status"], run["worker"]) == ("interrupted", name)
+    workers(2, redis_url, postgres_url, archive, "--pages", "3")
     status = wait_until_drained(redis_url)
     assert status["failed"] == [], status["failed"][0]["error"]
     assert_each_page_done_once(postgres_url, sites)
@@ -156,15 +208,23 @@ def test_a_page_failing_three_times_lands_in_the_failed_set(redis_url, postgres_
         sites, archive = many_pages(archive_factory, postgres_url, 3, proxy.url)
         proxy.add(Fault(r"/cdx.*site01", "503", times=None))
         assert run_cli("crawl", "--distributed", "--redis", redis_url, db=postgres_url).code == 0
-        procs = workers(2, redis_url, postgres_url, archive, "-s", "POLICYTRACK_BACKOFF_BASE=0.1",
+        # One worker with the three pages in flight at once: the failing page shares its runs with the others.
+        procs = workers(1, redis_url, postgres_url, archive, "--pages", "3", "-s", "POLICYTRACK_BACKOFF_BASE=0.1",
                         "-s", "DOWNLOAD_TIMEOUT=3")
         status = wait_until_drained(redis_url)
+        listings = {site: len([h for h in proxy.hits if h.kind == "cdx" and site in h.path])
+                    for site in ("site00", "site02")}
     assert [(f["site"], f["attempts"]) for f in status["failed"]] == [("site01.example", 3)]
     failed = status["failed"][0]
-    assert "503" in failed["error"]
+    assert "503" in failed["error"] and "site01.example" in failed["error"]
     runs = run_cli("runs", "--json", "--limit", "1000", db=postgres_url).json()
-    failed_runs = [r for r in runs if r["sites"] == ["site01.example"] and r["status"] == "failed"]
-    assert len(failed_runs) == 3
+    # The runs that crawled it say failed (a run with an error never says succeeded) ...
+    failed_runs = [r for r in runs if "site01.example" in r["sites"]]
+    assert failed_runs and {r["status"] for r in failed_runs} == {"failed"}
+    assert sum(len([e for e in r["errors"] if "site01.example" in e and "503" in e]) for r in failed_runs) >= 3
+    # ... yet the other pages of those runs were acknowledged once, not failed with it or crawled again.
+    assert listings == {"site00": 1, "site02": 1}
+    assert sum(r["counts"].get("pages_complete", 0) for r in runs) == 2
     # The failed set names the last failed run and the worker that ran it, as `runs` does.
     last = max(failed_runs, key=lambda r: r["id"])
     assert (failed["run_id"], failed["worker"]) == (last["id"], last["worker"])
@@ -239,6 +299,23 @@ def test_a_page_that_never_finishes_is_redelivered_then_failed(redis_url):
     assert "never finished" in status.failed[0].error
     assert queue.enqueue([(7, "acme.example", "https://acme.example/privacy")]) == 1  # enqueueing again retries it
     assert queue.status().failed == []
+
+
+def test_a_worker_leaving_with_pages_in_hand_does_not_lose_them(redis_url):
+    """A worker leaving at once (a second SIGTERM) still holds pages: forgetting it must leave them to be
+    redelivered after the visibility timeout (deleting its consumer would drop them for good)."""
+    from crawler.distributed.queue import PageQueue, connect
+
+    queue = PageQueue(connect(redis_url), visibility_seconds=0.05)
+    queue.enqueue([(7, "acme.example", "https://acme.example/privacy"), (8, "b.example", "https://b.example/p")])
+    assert queue.claim("leaving", block_seconds=0.01).page_id == 7
+    queue.ack(queue.claim("done", block_seconds=0.01))
+    queue.forget_worker("leaving")
+    queue.forget_worker("done")  # holds nothing: forgotten whole
+    time.sleep(0.1)
+    again = queue.claim("other", block_seconds=0.01)
+    assert again is not None and again.page_id == 7
+    assert "done" not in {c["name"] for c in queue.r.xinfo_consumers(queue.stream, "workers")}
 
 
 def test_the_queue_carries_on_after_redis_lost_its_data(redis_url):

@@ -1,6 +1,7 @@
 """Scale-out faults, on real components: Redis restarted (kill -9) mid-crawl, PostgreSQL down for 30 s
-mid-crawl. The workers must wait them out and carry on: every page completed exactly once (one succeeded
-run per page, the right history, nothing stored twice), no page in the failed set, no run left running.
+mid-crawl. The workers must wait them out and carry on: every page completed exactly once (the runs together
+complete each page once, the right history, nothing stored twice), no page in the failed set, no run left
+running.
 
 Redis runs with an append-only file fsynced on every write, as a queue in production should (README):
 the restarted server has the same stream, group and pending entries. PostgreSQL is a throwaway cluster

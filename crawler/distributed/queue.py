@@ -196,9 +196,11 @@ class PageQueue:
                     if "schedule_id" in fields else None)
         return Delivery(message_id, int(fields["page_id"]), fields["site"], fields["url"], deliveries, schedule)
 
-    def extend(self, message_id: str, consumer: str) -> None:
-        """Still working on it: reset the page's idle time, so it is not redelivered (XCLAIM JUSTID)."""
-        self.r.xclaim(self.stream, GROUP, consumer, 0, [message_id], justid=True)
+    def extend(self, message_ids: Sequence[str], consumer: str) -> None:
+        """Still working on them: reset the pages' idle time, so they are not redelivered (one XCLAIM
+        JUSTID for all the pages a worker holds)."""
+        if message_ids:
+            self.r.xclaim(self.stream, GROUP, consumer, 0, list(message_ids), justid=True)
 
     def ack(self, delivery: Delivery) -> None:
         """Done: the page leaves the queue."""
@@ -248,7 +250,10 @@ class PageQueue:
     def forget_worker(self, worker: str) -> None:
         self.r.delete(f"{self.prefix}worker:{worker}")
         try:
-            self.r.xgroup_delconsumer(self.stream, GROUP, worker)  # only once it holds nothing
+            # Only once it holds nothing: deleting a consumer drops its pending entries, which could then
+            # never be redelivered (a worker leaving at once on a second signal still holds its pages).
+            if not self.r.xpending_range(self.stream, GROUP, min="-", max="+", count=1, consumername=worker):
+                self.r.xgroup_delconsumer(self.stream, GROUP, worker)
         except redis.ResponseError:
             pass
 

@@ -78,6 +78,7 @@ class _PageCrawl:
     newest: str | None = None                            # the newest capture listed (the next watermark)
     items: int = 0
     complete: bool = True
+    error: str | None = None                            # the first error met on the page
 
 
 class CapturesSpider(scrapy.Spider):
@@ -130,6 +131,7 @@ class CapturesSpider(scrapy.Spider):
 
     def _error(self, page: _PageCrawl, message: str) -> None:
         page.complete = False
+        page.error = page.error or message
         runstats.note_error(self.crawler.stats, f"{page.plan.site}: {message}")
         self.logger.error("%s: %s", page.plan.site, message)
 
@@ -145,7 +147,8 @@ class CapturesSpider(scrapy.Spider):
         if room is not None:
             room.callback(None)  # start() may read the next page
         watermark = ListingWatermark(page.newest, tuple(page.plan.windows)) if page.newest else None
-        yield PageFinished(page.plan.page_id, page.items, page.complete, inferred, watermark)
+        yield PageFinished(page.plan.page_id, page.items, page.complete, inferred, watermark=watermark,
+                           error=page.error)
 
     def _guarded(self, page: _PageCrawl, outputs: Iterator[Any]) -> Iterator[Any]:
         """Run a callback's outputs; a defect in them is recorded and ends the page instead of hanging it."""

@@ -97,7 +97,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
         print(f"policytrack: warning: {warning}", file=sys.stderr)
     archive = args.archive if args.archive is not None else os.environ.get("POLICYTRACK_ARCHIVE")
     worker = Worker(redis_url(args), db_url(args), archive=archive, overrides=overrides,
-                    pages_at_once=args.pages, visibility_seconds=args.visibility_timeout,
+                    pages_at_once=args.pages, pages_per_run=args.pages_per_run,
+                    visibility_seconds=args.visibility_timeout,
                     max_attempts=args.max_attempts)
     return worker.run()
 
@@ -133,7 +134,10 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
     p = command("worker", cmd_worker, "crawl pages from the shared Redis queue into the database until stopped")
     redis_option(p)
     p.add_argument("--archive", help="https://web.archive.org (default) or pywb:http://HOST:PORT/COLLECTION")
-    p.add_argument("--pages", type=_positive, default=1, help="pages this worker crawls at once (default 1)")
+    p.add_argument("--pages", type=_positive, default=1,
+                   help="pages this worker holds and crawls at once, in one Scrapy crawl (default 1)")
+    p.add_argument("--pages-per-run", type=_positive, metavar="N",
+                   help="pages one run (one Scrapy crawl, one `runs` row) takes from the queue at most (default 100)")
     p.add_argument("--workers", type=int, help="normalizer worker processes per page (default: one per core)")
     p.add_argument("--visibility-timeout", type=float, metavar="SECONDS",
                    help="a page held this long by a worker that stopped beating is redelivered (default 300)")
