@@ -224,3 +224,73 @@ def test_a_page_of_hits_is_the_slice_of_all_hits(database):
                     break
                 after = (page[-1].first.first_seen, page[-1].site)
             assert paged == whole, (term, size)
+
+
+def _walked_pages(database, term, size):
+    """Every page of a search as the walk in order of first mention finds it (search._walk_first_mentions,
+    which a common phrase's page uses), or None where the walk gave up for the fold."""
+    pages, after = [], None
+    for _ in range(40):  # never loops for ever on a wrong cursor
+        with database.session() as session:
+            words = search.term_words(term)
+            block_ids = search._matching_blocks(session, words)
+            if term != term.lower():
+                block_ids = search._same_case(session, block_ids, words)
+            walked = search._walk_first_mentions(session, search._Matches.of(session, block_ids), after, size)
+            if walked is None:
+                return pages + [None]
+            page = search._hits(session, walked)
+        pages.append(page)
+        if len(page) < size:
+            return pages
+        after = (page[-1].first.first_seen, page[-1].site)
+    return pages + ["too many pages"]
+
+
+def test_pages_walked_in_order_of_first_mention_are_the_slices_of_all_hits(database, monkeypatch):
+    """The walk over ix_search_mentions_first_at gives exactly the folded answer's pages: sites tied on their
+    first mention, sites mentioning the phrase early and again later (met again on later pages' walks,
+    where their earlier mention must drop them), several matching paragraphs per site, reverts."""
+    from storage.bulkload import BulkPage, BulkVersion, bulk_load
+
+    pages = []
+    for n in range(12):
+        first_year = 2001 + n % 4  # three sites share each first mention
+        texts = []
+        for k in range(8):
+            if k == 2 and n % 2:  # half the sites stop saying it for a while, then say it in new words
+                texts.append(f"nothing of the kind {n}\n")
+            else:
+                texts.append(f"intro {n}\n\nwe do not sell data (site {n}, edit {k // 3}).\n\n"
+                             + ("Do Not Sell: a link.\n" if k >= 5 else "") + f"\n\nmore {n} {k}\n")
+        host = f"s{99 - n}.example"  # stored in the opposite order of their names: ties sort by name
+        pages.append(BulkPage(host, f"https://{host}/p", [
+            BulkVersion(f"{first_year + 3 * k}0101000000", "P", body) for k, body in enumerate(texts)]))
+    pages.append(BulkPage("late.example", "https://late.example/p", [
+        BulkVersion("20230101000000", "P", "we do not sell data, ever.\n")]))
+    with database.session() as session:
+        bulk_load(session, pages)
+    monkeypatch.setattr(search, "FOLD_AT_MOST_BLOCKS", 0)  # every page walks (a common phrase's path)
+    for term in ("do not sell", "Do Not Sell"):
+        with database.session() as session:
+            whole = storage.search_versions(session, term)
+        assert len(whole) == (13 if term == "do not sell" else 12)
+        for size in (1, 2, 3, 5):
+            walked = _walked_pages(database, term, size)
+            assert None not in walked, (term, size)
+            assert [hit for page in walked for hit in page] == whole, (term, size)
+            paged, after = [], None
+            for _ in range(40):
+                with database.session() as session:
+                    page = storage.search_versions(session, term, after=after, limit=size)
+                paged += page
+                if len(page) < size:
+                    break
+                after = (page[-1].first.first_seen, page[-1].site)
+            assert paged == whole, (term, size)
+    # A walk bounded before it settles a page gives up, and the search folds instead: the same answer.
+    monkeypatch.setattr(search, "WALK_MIN_ENTRIES", 3)
+    monkeypatch.setattr(search, "WALK_ENTRIES_PER_BLOCK", 0)
+    assert _walked_pages(database, "do not sell", 5) == [None]
+    with database.session() as session:
+        assert storage.search_versions(session, "do not sell", limit=5) == storage.search_versions(session, "do not sell")[:5]
