@@ -232,11 +232,8 @@ def _walked_pages(database, term, size):
     pages, after = [], None
     for _ in range(40):  # never loops for ever on a wrong cursor
         with database.session() as session:
-            words = search.term_words(term)
-            block_ids = search._matching_blocks(session, words)
-            if term != term.lower():
-                block_ids = search._same_case(session, block_ids, words)
-            walked = search._walk_first_mentions(session, search._Matches.of(session, block_ids), after, size)
+            matches = search._Matches.find(session, search.term_words(term), term != term.lower())
+            walked = search._walk_first_mentions(session, matches, after, size)
             if walked is None:
                 return pages + [None]
             page = search._hits(session, walked)
