@@ -535,14 +535,16 @@ def _walk_first_mentions(session: Session, matches: _Matches, after: tuple[str, 
 def _mentions_of_sites(session: Session, matches: _Matches, site_ids: Sequence[int]) -> dict[int, _SiteMentions]:
     """The given sites' mention rows of the matching blocks, folded per site.
 
-    Read through each site's rows (``ix_search_mentions_site_id``: ~200 per site at a million versions),
-    which on SQLite are walked first and the matching blocks sought (CROSS JOIN: with the blocks first the
-    planner would seek every matching block once per site)."""
+    Found through each site's entries in ``ix_search_mentions_site_id`` (~200 per site at a million
+    versions). SQLite: the entries (``k``, the index alone) are walked first, the matching blocks sought,
+    and only the matching rows read (CROSS JOIN: with the blocks first the planner would seek every matching
+    block once per site; reading every row of the sites first costs 20 times more)."""
     columns = "m.site_id, s.hostname, m.first_at, m.first_version_id, m.last_at, m.last_version_id, m.runs"
     params = {**matches.params, "sites": list(site_ids)}
     if session.get_bind().dialect.name == "sqlite":
-        source = (f"{MENTIONS_TABLE} m CROSS JOIN {_MATCHED} b JOIN sites s ON s.id = m.site_id "
-                  "WHERE m.site_id IN :sites AND b.block_id = m.block_id")
+        source = (f"{MENTIONS_TABLE} k CROSS JOIN {_MATCHED} b CROSS JOIN {MENTIONS_TABLE} m "
+                  "JOIN sites s ON s.id = m.site_id WHERE k.site_id IN :sites AND b.block_id = k.block_id "
+                  "AND m.block_id = k.block_id AND m.site_id = k.site_id")
     else:
         source = f"{MENTIONS_TABLE} m JOIN sites s ON s.id = m.site_id WHERE m.site_id IN :sites AND m.block_id = ANY(:blocks)"
     per_site: dict[int, _SiteMentions] = {}
