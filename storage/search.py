@@ -308,19 +308,23 @@ def _exact_pattern(words: Sequence[str]) -> re.Pattern[str]:
     return re.compile(r"(?<![^\W_])" + r"[\W_]+".join(re.escape(w) for w in words) + r"(?![^\W_])")
 
 
-def _same_case(session: Session, block_ids: Sequence[int], words: Sequence[str]) -> list[int]:
-    """The blocks whose text contains the phrase with exactly the term's letter case.
+def _same_case(session: Session, block_ids: Sequence[int] | None, words: Sequence[str]) -> list[int]:
+    """The blocks whose text contains the phrase with exactly the term's letter case: of ``block_ids``, or
+    (SQLite, ``None``) of the matching blocks' temporary table (see _Matches.find), in one statement.
 
     The database first keeps the blocks containing the term's longest word in its case (a substring test:
     no tokenizing), so only those texts reach the regular expression; a common phrase matches thousands of
     blocks in any case and few in the term's."""
     pattern = _exact_pattern(words)
-    position = "instr(text, :word)" if session.get_bind().dialect.name == "sqlite" else "strpos(text, :word)"
-    statement = text(f"SELECT id, text FROM {BLOCKS_TABLE} WHERE id IN :values AND {position} > 0").bindparams(
-        bindparam("values", expanding=True))
     longest = max(words, key=len)
-    rows = [row for start in range(0, len(block_ids), CATCH_UP_BATCH) for row in session.execute(
-        statement, {"values": list(block_ids[start:start + CATCH_UP_BATCH]), "word": longest})]
+    if block_ids is None:
+        rows = list(session.execute(text(f"SELECT b.id, b.text FROM {_MATCHED} t CROSS JOIN {BLOCKS_TABLE} b "
+                                         "WHERE b.id = t.block_id AND instr(b.text, :word) > 0"), {"word": longest}))
+    else:
+        statement = text(f"SELECT id, text FROM {BLOCKS_TABLE} WHERE id IN :values AND strpos(text, :word) > 0"
+                         ).bindparams(bindparam("values", expanding=True))
+        rows = [row for start in range(0, len(block_ids), CATCH_UP_BATCH) for row in session.execute(
+            statement, {"values": list(block_ids[start:start + CATCH_UP_BATCH]), "word": longest})]
     return [bid for bid, block in rows if pattern.search(block)]
 
 
@@ -412,8 +416,7 @@ class _Matches:
         count = session.execute(text(f"INSERT INTO {_MATCHED} (block_id) SELECT rowid FROM {FTS_TABLE} "
                                      f"WHERE {FTS_TABLE} MATCH :query"), {"query": _fts_phrase(words)}).rowcount
         if case_sensitive and count:
-            block_ids = _same_case(session, list(session.execute(text(f"SELECT block_id FROM {_MATCHED}")).scalars()),
-                                   words)
+            block_ids = _same_case(session, None, words)
             session.execute(text(f"DELETE FROM {_MATCHED}"))
             if block_ids:
                 session.connection().exec_driver_sql(f"INSERT INTO {_MATCHED} (block_id) VALUES (?)",
