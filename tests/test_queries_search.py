@@ -215,15 +215,21 @@ def test_a_page_of_hits_is_the_slice_of_all_hits(database):
             whole = storage.search_versions(session, term)
         assert len(whole) == 9
         for size in (1, 2, 4):
-            paged, after = [], None
-            while True:
-                with database.session() as session:
-                    page = storage.search_versions(session, term, after=after, limit=size)
-                paged += page
-                if len(page) < size:
-                    break
-                after = (page[-1].first.first_seen, page[-1].site)
-            assert paged == whole, (term, size)
+            assert _all_pages(database, term, size) == whole, (term, size)
+
+
+def _all_pages(database, term, size):
+    """Every hit of a search, asked for a page of ``size`` at a time (at most 40 pages: a wrong cursor
+    must not loop for ever)."""
+    paged, after = [], None
+    for _ in range(40):
+        with database.session() as session:
+            page = storage.search_versions(session, term, after=after, limit=size)
+        paged += page
+        if len(page) < size:
+            break
+        after = (page[-1].first.first_seen, page[-1].site)
+    return paged
 
 
 def _walked_pages(database, term, size):
@@ -276,15 +282,7 @@ def test_pages_walked_in_order_of_first_mention_are_the_slices_of_all_hits(datab
             walked = _walked_pages(database, term, size)
             assert None not in walked, (term, size)
             assert [hit for page in walked for hit in page] == whole, (term, size)
-            paged, after = [], None
-            for _ in range(40):
-                with database.session() as session:
-                    page = storage.search_versions(session, term, after=after, limit=size)
-                paged += page
-                if len(page) < size:
-                    break
-                after = (page[-1].first.first_seen, page[-1].site)
-            assert paged == whole, (term, size)
+            assert _all_pages(database, term, size) == whole, (term, size)
     # A walk bounded before it settles a page gives up, and the search folds instead: the same answer.
     monkeypatch.setattr(search, "WALK_MIN_ENTRIES", 3)
     monkeypatch.setattr(search, "WALK_ENTRIES_PER_BLOCK", 0)
