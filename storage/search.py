@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Integer, bindparam, text
@@ -321,7 +321,8 @@ def _same_case(session: Session, block_ids: Sequence[int] | None, words: Sequenc
         rows = list(session.execute(text(f"SELECT b.id, b.text FROM {_MATCHED} t CROSS JOIN {BLOCKS_TABLE} b "
                                          "WHERE b.id = t.block_id AND instr(b.text, :word) > 0"), {"word": longest}))
     else:
-        statement = text(f"SELECT id, text FROM {BLOCKS_TABLE} WHERE id IN :values AND strpos(text, :word) > 0"
+        position = "instr(text, :word)" if session.get_bind().dialect.name == "sqlite" else "strpos(text, :word)"
+        statement = text(f"SELECT id, text FROM {BLOCKS_TABLE} WHERE id IN :values AND {position} > 0"
                          ).bindparams(bindparam("values", expanding=True))
         rows = [row for start in range(0, len(block_ids), CATCH_UP_BATCH) for row in session.execute(
             statement, {"values": list(block_ids[start:start + CATCH_UP_BATCH]), "word": longest})]
@@ -355,7 +356,7 @@ def search_versions(
             if host not in known:
                 raise UnknownSite(host)
         site_ids = [known[h] for h in hosts]
-    matches = _Matches.find(session, words, case_sensitive)
+    matches = _Matches.find(session, words, case_sensitive, check_later=limit is not None or site_ids is not None)
     if not matches.count:
         return []
     if site_ids is not None:
@@ -363,7 +364,7 @@ def search_versions(
     elif limit is not None and matches.count > FOLD_AT_MOST_BLOCKS:
         per_site = _walk_first_mentions(session, matches, after, limit)
         if per_site is None:  # the page was not found within the walk's bounds
-            per_site = _page_of_mentions(session, matches, after, limit)
+            per_site = _page_of_mentions(session, matches.checked(session), after, limit)
         return _hits(session, per_site)
     else:
         return _hits(session, _page_of_mentions(session, matches, after, limit))
@@ -392,6 +393,11 @@ class _Matches:
     SQLite: a temporary table (there can be more ids than a statement takes; per connection, never in the
     schema) that ``joined`` walks first, seeking each block's rows (CROSS JOIN: no statistics on it, so
     the order is spelled out). PostgreSQL: an array parameter.
+
+    A capitalized term matches its exact case, checked on the blocks' text. Up to CASE_CHECKED_UP_FRONT
+    blocks in any case are checked when found; beyond that (a capitalized common word: "Privacy" is in
+    490,000 blocks, 10 s of reading) the set holds the blocks in any case and ``case`` records the check of
+    each block a walk or a site's rows meet (:meth:`keep`), so a page reads the texts it needs.
     """
 
     count: int
@@ -399,31 +405,56 @@ class _Matches:
     where: str  # ...and its condition
     condition: str  # a condition on a column ``{column}`` holding a block id
     params: dict[str, object]
+    words: Sequence[str]
+    case: dict[int, bool] | None = None  # block id -> in the term's case, for a set not checked up front
 
     @classmethod
-    def find(cls, session: Session, words: Sequence[str], case_sensitive: bool) -> _Matches:
-        """The blocks containing the phrase (in the term's letter case if ``case_sensitive``)."""
+    def find(cls, session: Session, words: Sequence[str], case_sensitive: bool, *, check_later: bool = False
+             ) -> _Matches:
+        """The blocks containing the phrase (in the term's letter case if ``case_sensitive``: with
+        ``check_later``, a set too large to check up front is checked block by block as it is read)."""
+        case: dict[int, bool] | None = {} if case_sensitive else None
         if session.get_bind().dialect.name != "sqlite":
             block_ids = _matching_blocks(session, words)
-            if case_sensitive and block_ids:
-                block_ids = _same_case(session, block_ids, words)
-            return cls(len(block_ids), f"{MENTIONS_TABLE} m", "m.block_id = ANY(:blocks)", "{column} = ANY(:blocks)",
-                       {"blocks": block_ids})
-        session.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {_MATCHED} (block_id INTEGER PRIMARY KEY)"))
-        session.execute(text(f"DELETE FROM {_MATCHED}"))
-        # Filled from the index without a round trip: a word such as "privacy" is in a third of all blocks
-        # (490,000 at a million versions), which as Python objects cost more than the rest of a page.
-        count = session.execute(text(f"INSERT INTO {_MATCHED} (block_id) SELECT rowid FROM {FTS_TABLE} "
-                                     f"WHERE {FTS_TABLE} MATCH :query"), {"query": _fts_phrase(words)}).rowcount
-        if case_sensitive and count:
-            block_ids = _same_case(session, None, words)
+            found = cls(len(block_ids), f"{MENTIONS_TABLE} m", "m.block_id = ANY(:blocks)", "{column} = ANY(:blocks)",
+                        {"blocks": block_ids}, words, case)
+        else:
+            session.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {_MATCHED} (block_id INTEGER PRIMARY KEY)"))
             session.execute(text(f"DELETE FROM {_MATCHED}"))
-            if block_ids:
-                session.connection().exec_driver_sql(f"INSERT INTO {_MATCHED} (block_id) VALUES (?)",
-                                                     [(b,) for b in block_ids])
-            count = len(block_ids)
-        return cls(count, f"{_MATCHED} b CROSS JOIN {MENTIONS_TABLE} m", "m.block_id = b.block_id",
-                   f"{{column}} IN (SELECT block_id FROM {_MATCHED})", {})
+            # Filled from the index without a round trip: a word such as "privacy" is in a third of all blocks
+            # (490,000 at a million versions), which as Python objects cost more than the rest of a page.
+            count = session.execute(text(f"INSERT INTO {_MATCHED} (block_id) SELECT rowid FROM {FTS_TABLE} "
+                                         f"WHERE {FTS_TABLE} MATCH :query"), {"query": _fts_phrase(words)}).rowcount
+            found = cls(count, f"{_MATCHED} b CROSS JOIN {MENTIONS_TABLE} m", "m.block_id = b.block_id",
+                        f"{{column}} IN (SELECT block_id FROM {_MATCHED})", {}, words, case)
+        if case is not None and not (check_later and found.count > CASE_CHECKED_UP_FRONT):
+            return found.checked(session)
+        return found
+
+    def checked(self, session: Session) -> _Matches:
+        """The set with every block's case checked now (the exact set: what a fold needs)."""
+        if self.case is None:
+            return self
+        if "blocks" in self.params:
+            block_ids = _same_case(session, self.params["blocks"], self.words) if self.count else []
+            return replace(self, count=len(block_ids), params={"blocks": block_ids}, case=None)
+        block_ids = _same_case(session, None, self.words) if self.count else []
+        session.execute(text(f"DELETE FROM {_MATCHED}"))
+        if block_ids:
+            session.connection().exec_driver_sql(f"INSERT INTO {_MATCHED} (block_id) VALUES (?)",
+                                                 [(b,) for b in block_ids])
+        return replace(self, count=len(block_ids), case=None)
+
+    def keep(self, session: Session, block_ids: Iterable[int]) -> set[int]:
+        """Those of ``block_ids`` (all in the set) that match: their case checked once each if need be."""
+        wanted = set(block_ids)
+        if self.case is None:
+            return wanted
+        unknown = [b for b in wanted if b not in self.case]
+        if unknown:
+            same = set(_same_case(session, unknown, self.words))
+            self.case.update((b, b in same) for b in unknown)
+        return {b for b in wanted if self.case[b]}
 
 
 def _statement(sql: str, params: dict[str, object]) -> Any:
@@ -441,6 +472,10 @@ _MOMENT_KEY = {"sqlite": "{at} || printf('%020d', {id})",
 # Up to this many matching blocks a page of sites comes from folding all their mention rows
 # (:func:`_page_of_mentions`: a few milliseconds); beyond it from a walk in order of first mention.
 FOLD_AT_MOST_BLOCKS = 1_000
+# Up to this many blocks in any case, a capitalized term's case is checked for all of them at once
+# (~50 ms warm for "Do Not Sell"'s 12,700); beyond, block by block as a page meets them (see _Matches).
+CASE_CHECKED_UP_FRONT = 20_000
+CASE_CHECKED_PER_STATEMENT = 64  # a walk's rows read ahead to check their blocks' case in one statement
 # The walk's bounds (:func:`_walk_first_mentions`): index entries it may step, as a floor plus so many per
 # matching block (stepping an entry costs a tenth of folding a matching row), and matching rows it may
 # read per site of the page (rows of sites already met are skipped: a deep page meets many).
@@ -454,6 +489,7 @@ def _page_of_mentions(session: Session, matches: _Matches, after: tuple[str, str
     """The matching blocks' mentions folded per site in SQL, and only one page of sites (by first mention,
     then hostname, after ``after``; every site without ``limit``) brought back: a phrase thousands of sites
     use costs one aggregate over their mention rows, not a Python object per row."""
+    assert matches.case is None, "a fold needs the exact set"
     dialect = session.get_bind().dialect.name
     params = dict(matches.params)
     first = _MOMENT_KEY[dialect].format(at="m.first_at", id="m.first_version_id")
@@ -496,7 +532,7 @@ def _walk_first_mentions(session: Session, matches: _Matches, after: tuple[str, 
     # The subquery walks the index in order (SQLite: a co-routine; PostgreSQL: an index-only scan under a
     # filter), which the loop below checks rather than trusts: an outer ORDER BY would sort every row.
     walk = session.execute(_statement(f"""
-        SELECT w.first_at, w.site_id FROM (
+        SELECT w.first_at, w.site_id, w.block_id FROM (
             SELECT first_at, site_id, block_id FROM {MENTIONS_TABLE} WHERE first_at >= :at
             ORDER BY first_at, site_id LIMIT :entries) w
         WHERE {matches.condition.format(column="w.block_id")} LIMIT :rows""", params), params)
@@ -513,9 +549,22 @@ def _walk_first_mentions(session: Session, matches: _Matches, after: tuple[str, 
         keys = sorted((found.first[0], found.host, site_id) for site_id, found in settled.items())[:limit]
         return {site_id: settled[site_id] for *_, site_id in keys}
 
-    try:
-        for first_at, site_id in walk:
+    def matching() -> Iterator[tuple[str, int]]:
+        """The walk's rows whose block matches: a set not checked up front is checked a few dozen rows at a time."""
+        nonlocal walked
+        ahead: list[Any] = []
+        for row in walk:
             walked += 1
+            ahead.append(row)
+            if matches.case is None or len(ahead) == CASE_CHECKED_PER_STATEMENT:
+                kept = matches.keep(session, {block_id for *_, block_id in ahead})
+                yield from ((first_at, site_id) for first_at, site_id, block_id in ahead if block_id in kept)
+                ahead = []
+        kept = matches.keep(session, {block_id for *_, block_id in ahead})
+        yield from ((first_at, site_id) for first_at, site_id, block_id in ahead if block_id in kept)
+
+    try:
+        for first_at, site_id in matching():
             if first_at < previous:
                 return None
             # Every site first mentioned before first_at has been met: settle them once there may be enough.
@@ -542,7 +591,7 @@ def _mentions_of_sites(session: Session, matches: _Matches, site_ids: Sequence[i
     versions). SQLite: the entries (``k``, the index alone) are walked first, the matching blocks sought,
     and only the matching rows read (CROSS JOIN: with the blocks first the planner would seek every matching
     block once per site; reading every row of the sites first costs 20 times more)."""
-    columns = "m.site_id, s.hostname, m.first_at, m.first_version_id, m.last_at, m.last_version_id, m.runs"
+    columns = "m.site_id, s.hostname, m.first_at, m.first_version_id, m.last_at, m.last_version_id, m.runs, m.block_id"
     params = {**matches.params, "sites": list(site_ids)}
     if session.get_bind().dialect.name == "sqlite":
         source = (f"{MENTIONS_TABLE} k CROSS JOIN {_MATCHED} b CROSS JOIN {MENTIONS_TABLE} m "
@@ -550,9 +599,12 @@ def _mentions_of_sites(session: Session, matches: _Matches, site_ids: Sequence[i
                   "AND m.block_id = k.block_id AND m.site_id = k.site_id")
     else:
         source = f"{MENTIONS_TABLE} m JOIN sites s ON s.id = m.site_id WHERE m.site_id IN :sites AND m.block_id = ANY(:blocks)"
+    rows = session.execute(_statement(f"SELECT {columns} FROM {source}", params), params).all()
+    kept = matches.keep(session, {row[-1] for row in rows})
     per_site: dict[int, _SiteMentions] = {}
-    for site_id, host, first_at, first_id, last_at, last_id, runs in session.execute(
-            _statement(f"SELECT {columns} FROM {source}", params), params):
+    for site_id, host, first_at, first_id, last_at, last_id, runs, block_id in rows:
+        if block_id not in kept:
+            continue
         found = per_site.setdefault(site_id, _SiteMentions(host, (first_at, first_id), (last_at, last_id), []))
         found.first = min(found.first, (first_at, first_id))
         found.last = max(found.last, (last_at, last_id))

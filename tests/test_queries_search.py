@@ -238,7 +238,7 @@ def _walked_pages(database, term, size):
     pages, after = [], None
     for _ in range(40):  # never loops for ever on a wrong cursor
         with database.session() as session:
-            matches = search._Matches.find(session, search.term_words(term), term != term.lower())
+            matches = search._Matches.find(session, search.term_words(term), term != term.lower(), check_later=True)
             walked = search._walk_first_mentions(session, matches, after, size)
             if walked is None:
                 return pages + [None]
@@ -274,9 +274,13 @@ def test_pages_walked_in_order_of_first_mention_are_the_slices_of_all_hits(datab
     with database.session() as session:
         bulk_load(session, pages)
     monkeypatch.setattr(search, "FOLD_AT_MOST_BLOCKS", 0)  # every page walks (a common phrase's path)
-    for term in ("do not sell", "Do Not Sell"):
+    for term, case_up_front in (("do not sell", 20_000), ("Do Not Sell", 20_000), ("Do Not Sell", 0)):
+        # With no case checked up front, blocks are checked as the walk and the sites' rows meet them.
+        monkeypatch.setattr(search, "CASE_CHECKED_UP_FRONT", case_up_front)
         with database.session() as session:
             whole = storage.search_versions(session, term)
+            assert [h.site for h in whole if h.site.endswith("9.example")] == [
+                h.site for h in storage.search_versions(session, term, ["s99.example", "s89.example"])]
         assert len(whole) == (13 if term == "do not sell" else 12)
         for size in (1, 2, 3, 5):
             walked = _walked_pages(database, term, size)
@@ -286,6 +290,7 @@ def test_pages_walked_in_order_of_first_mention_are_the_slices_of_all_hits(datab
     # A walk bounded before it settles a page gives up, and the search folds instead: the same answer.
     monkeypatch.setattr(search, "WALK_MIN_ENTRIES", 3)
     monkeypatch.setattr(search, "WALK_ENTRIES_PER_BLOCK", 0)
-    assert _walked_pages(database, "do not sell", 5) == [None]
-    with database.session() as session:
-        assert storage.search_versions(session, "do not sell", limit=5) == storage.search_versions(session, "do not sell")[:5]
+    for term in ("do not sell", "Do Not Sell"):
+        assert _walked_pages(database, term, 5) == [None]
+        with database.session() as session:
+            assert storage.search_versions(session, term, limit=5) == storage.search_versions(session, term)[:5]
