@@ -315,6 +315,7 @@ def measure_pages(database: storage.Database, gen: Generator, sites: int, sample
          max(20, samples // 4)),
         ("page: search 'Do Not Sell' (smart case)", lambda: "/search?q=Do+Not+Sell", max(5, samples // 10)),
         ("page: search 'privacy' (most blocks)", lambda: "/search?q=privacy", max(5, samples // 10)),
+        ("page: search 'Privacy' (most blocks, case)", lambda: "/search?q=Privacy", max(5, samples // 10)),
         ("api: search 'do not sell'", lambda: "/api/search?q=do+not+sell", max(20, samples // 4)),
         ("feed: all sites", lambda: "/feed.atom", max(5, samples // 10)),
         ("feed: one site", lambda: f"/sites/{some_site()}/feed.atom", samples),
