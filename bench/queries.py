@@ -311,7 +311,7 @@ def measure_pages(database: storage.Database, gen: Generator, sites: int, sample
         ("page: search rare word", lambda: "/search?q=xylophone", max(5, samples // 10)),
         ("page: search GDPR (common)", lambda: "/search?q=GDPR", max(5, samples // 10)),
         ("page: search 'do not sell' (common)", lambda: "/search?q=do+not+sell", max(20, samples // 4)),
-        ("page: search 'do not sell', next page", lambda: f"/search?q=do+not+sell&cursor={dns_next}",
+        ("page: search 'do not sell', next page", lambda: "/search?q=do+not+sell" + (f"&cursor={dns_next}" if dns_next else ""),
          max(20, samples // 4)),
         ("page: search 'Do Not Sell' (smart case)", lambda: "/search?q=Do+Not+Sell", max(5, samples // 10)),
         ("page: search 'privacy' (most blocks)", lambda: "/search?q=privacy", max(5, samples // 10)),
