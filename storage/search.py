@@ -21,6 +21,9 @@ in tens of thousands of texts at a million versions): ``search_mentions`` (migra
 which versions do, as ranges of their ordinals in the site. Triggers on ``versions`` and ``pages`` queue
 the sites a write touches, indexing a text queues the sites using it, and :func:`catch_up` recomputes the
 queued sites' rows (:func:`refresh_mentions`): the same no-writer-knows design as the text queue.
+A page of a common phrase's hits (the web view asks for 50) does not fold every matching row either: it
+walks the mentions in order of first mention (``ix_search_mentions_first_at``, migration
+``0015_search_speed``) and stops once the page is known (:func:`_walk_first_mentions`).
 
 Matching is a case-insensitive *phrase* match on words: ``"do not sell"`` finds "Do Not Sell",
 "do-not-sell" and "do not\nsell", not "do not ever sell". Punctuation in the term only separates words.
