@@ -215,12 +215,82 @@ def test_a_page_of_hits_is_the_slice_of_all_hits(database):
             whole = storage.search_versions(session, term)
         assert len(whole) == 9
         for size in (1, 2, 4):
-            paged, after = [], None
-            while True:
-                with database.session() as session:
-                    page = storage.search_versions(session, term, after=after, limit=size)
-                paged += page
-                if len(page) < size:
-                    break
-                after = (page[-1].first.first_seen, page[-1].site)
-            assert paged == whole, (term, size)
+            assert _all_pages(database, term, size) == whole, (term, size)
+
+
+def _all_pages(database, term, size):
+    """Every hit of a search, asked for a page of ``size`` at a time (at most 40 pages: a wrong cursor
+    must not loop for ever)."""
+    paged, after = [], None
+    for _ in range(40):
+        with database.session() as session:
+            page = storage.search_versions(session, term, after=after, limit=size)
+        paged += page
+        if len(page) < size:
+            break
+        after = (page[-1].first.first_seen, page[-1].site)
+    return paged
+
+
+def _walked_pages(database, term, size):
+    """Every page of a search as the walk in order of first mention finds it (search._walk_first_mentions,
+    which a common phrase's page uses), or None where the walk gave up for the fold."""
+    pages, after = [], None
+    for _ in range(40):  # never loops for ever on a wrong cursor
+        with database.session() as session:
+            matches = search._Matches.find(session, search.term_words(term), term != term.lower(), check_later=True)
+            walked = search._walk_first_mentions(session, matches, after, size)
+            if walked is None:
+                return pages + [None]
+            page = search._hits(session, walked)
+        pages.append(page)
+        if len(page) < size:
+            return pages
+        after = (page[-1].first.first_seen, page[-1].site)
+    return pages + ["too many pages"]
+
+
+def test_pages_walked_in_order_of_first_mention_are_the_slices_of_all_hits(database, monkeypatch):
+    """The walk over ix_search_mentions_first_at gives exactly the folded answer's pages: sites tied on their
+    first mention, sites mentioning the phrase early and again later (met again on later pages' walks,
+    where their earlier mention must drop them), several matching paragraphs per site, reverts."""
+    from storage.bulkload import BulkPage, BulkVersion, bulk_load
+
+    pages = []
+    for n in range(12):
+        first_year = 2001 + n % 4  # three sites share each first mention
+        texts = []
+        for k in range(8):
+            if k == 2 and n % 2:  # half the sites stop saying it for a while, then say it in new words
+                texts.append(f"nothing of the kind {n}\n")
+            else:
+                texts.append(f"intro {n}\n\nwe do not sell data (site {n}, edit {k // 3}).\n\n"
+                             + ("Do Not Sell: a link.\n" if k >= 5 else "") + f"\n\nmore {n} {k}\n")
+        host = f"s{99 - n}.example"  # stored in the opposite order of their names: ties sort by name
+        pages.append(BulkPage(host, f"https://{host}/p", [
+            BulkVersion(f"{first_year + 3 * k}0101000000", "P", body) for k, body in enumerate(texts)]))
+    pages.append(BulkPage("late.example", "https://late.example/p", [
+        BulkVersion("20230101000000", "P", "we do not sell data, ever.\n")]))
+    with database.session() as session:
+        bulk_load(session, pages)
+    monkeypatch.setattr(search, "FOLD_AT_MOST_BLOCKS", 0)  # every page walks (a common phrase's path)
+    for term, case_up_front in (("do not sell", 20_000), ("Do Not Sell", 20_000), ("Do Not Sell", 0)):
+        # With no case checked up front, blocks are checked as the walk and the sites' rows meet them.
+        monkeypatch.setattr(search, "CASE_CHECKED_UP_FRONT", case_up_front)
+        with database.session() as session:
+            whole = storage.search_versions(session, term)
+            assert [h.site for h in whole if h.site.endswith("9.example")] == [
+                h.site for h in storage.search_versions(session, term, ["s99.example", "s89.example"])]
+        assert len(whole) == (13 if term == "do not sell" else 12)
+        for size in (1, 2, 3, 5):
+            walked = _walked_pages(database, term, size)
+            assert None not in walked, (term, size)
+            assert [hit for page in walked for hit in page] == whole, (term, size)
+            assert _all_pages(database, term, size) == whole, (term, size)
+    # A walk bounded before it settles a page gives up, and the search folds instead: the same answer.
+    monkeypatch.setattr(search, "WALK_MIN_ENTRIES", 3)
+    monkeypatch.setattr(search, "WALK_ENTRIES_PER_BLOCK", 0)
+    for term in ("do not sell", "Do Not Sell"):
+        assert _walked_pages(database, term, 5) == [None]
+        with database.session() as session:
+            assert storage.search_versions(session, term, limit=5) == storage.search_versions(session, term)[:5]

@@ -210,6 +210,34 @@ def test_every_list_and_page_runs_on_both_backends(db):
             assert http.get(url).status_code == 200, url
 
 
+
+def test_the_sites_page_shows_pages_the_archive_blocks(db):
+    """A page the archive refuses to list (blocked, or failing) is marked on the sites page with the reason,
+    and the API's site row says the same (listing state and note); a page listed normally is not marked."""
+    from storage import add_site
+    from storage.sites import record_listing
+
+    with db.session() as session:
+        blocked = add_site(session, "blocked.example", "https://blocked.example/privacy").page_id
+        failing = add_site(session, "failing.example", "https://failing.example/privacy").page_id
+        listed = add_site(session, "listed.example", "https://listed.example/privacy").page_id
+        record_listing(session, blocked, "blocked", reason="excluded by the site owner")
+        record_listing(session, failing, "failed", reason="HTTP 503")
+        record_listing(session, listed, "listed")
+    with TestClient(create_app(db)) as http:
+        rows = {row["hostname"]: row for row in _all(http, "/api/sites")}
+        assert rows["blocked.example"]["listing"] == {"https://blocked.example/privacy": "blocked"}
+        assert "blocked by the archive" in rows["blocked.example"]["notes"][0]
+        assert "excluded by the site owner" in rows["blocked.example"]["notes"][0]
+        assert rows["listed.example"]["notes"] == []
+        page = http.get("/").text
+        for host, badge in (("blocked.example", "blocked"), ("failing.example", "listing failed")):
+            row = page[page.index(f">{host}<"):].split("</tr>")[0]
+            assert 'class="badge blocked"' in row and f">{badge}</span>" in row, row
+        assert 'class="badge' not in page[page.index(">listed.example<"):].split("</tr>")[0]
+        assert "HTTP 503" in page and "excluded by the site owner" in page  # in the badges' titles
+
+
 # --- changes the normalizer no longer sees (merged) ---------------------------------------------------
 
 MERGE_TIMES = ("20150101000000", "20160101000000", "20170101000000")
