@@ -1,7 +1,7 @@
 """An index of search mentions in order of first mention, so a page of a common phrase's hits reads a page.
 
 Revision ID: 0015_search_speed
-Revises: 0013_distributed
+Revises: 0014_listing_watermark
 Create Date: 2026-12-07
 
 A search lists sites by the date they first used the phrase. Folding every matching mention row per site
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0015_search_speed"
-down_revision: str | None = "0013_distributed"
+down_revision: str | None = "0014_listing_watermark"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
