@@ -40,9 +40,6 @@ import math
 import subprocess
 import sys
 import tempfile
-import threading
-import time
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,48 +51,12 @@ from crawler.archive import IA_CDX_PAGE_SIZE  # noqa: E402
 from fetch_efficiency import policy_html  # noqa: E402
 from policytrack.localarchive import LocalArchive, WarcCapture  # noqa: E402
 from scale import add_sites, build_archive  # noqa: E402
-from tests.faultproxy import FaultProxy  # noqa: E402
-from tests.loopback import respond  # noqa: E402
+from tests.faultproxy import FaultProxy, RateLimitingProxy  # noqa: E402
 
 CDX_PER_MINUTE = 24
 CAPTURES_PER_SECOND = 8
 YEARS = 20
 CHECK_WINDOW = 5.0  # seconds: the proxy counts each kind's requests in any window this long
-
-
-class RateLimitingProxy(FaultProxy):
-    """The fault proxy, answering 429 (Retry-After: 1) to a request over its kind's limit in a moving
-    window, as the archive does; ``rejected`` counts them."""
-
-    def __init__(self, upstream: str, limits: dict[str, tuple[int, float]]):
-        super().__init__(upstream)
-        self.limits = limits                      # kind -> (requests, window seconds)
-        self.windows = {kind: deque() for kind in limits}
-        self.rejected = 0
-        self._window_lock = threading.Lock()
-
-    def _over_limit(self, path: str) -> bool:
-        kind = self.kind_of(path)
-        if kind not in self.limits:
-            return False
-        amount, seconds = self.limits[kind]
-        now = time.monotonic()
-        with self._window_lock:
-            window = self.windows[kind]
-            while window and now - window[0] >= seconds:
-                window.popleft()
-            if len(window) >= amount:
-                self.rejected += 1
-                return True
-            window.append(now)
-            return False
-
-    def _handle(self, handler) -> None:
-        if self._over_limit(handler.path):
-            self._record(handler.path, 429)
-            respond(handler, 429, [("Retry-After", "1"), ("Content-Type", "text/plain")], b"slow down\n")
-            return
-        super()._handle(handler)
 
 
 @dataclass

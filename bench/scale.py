@@ -25,6 +25,11 @@ Scale-out (``--distributed 1,2,4``, regime a: no archive limit, CPU-bound): the 
 worker count: seconds, pages/min, captures fetched/s (each fetched capture is one normalization),
 peak RSS per worker (Python + its Node workers) and the speed-up over one worker; and whether every page
 was completed exactly once with the right history.
+
+Regime b (``--ia-limits SCALE``, after regime a): the Internet Archive's limits (24 CDX/min, 8 captures/s)
+times SCALE, enforced by a proxy in front of pywb that answers 429 over them and given to every worker as
+its rates; per worker count: pages/min, CDX/min and captures/s achieved, the time the limits allow for the
+requests made, measured/predicted (~1: the workers run at the limits) and the proxy's 429 count (must be 0).
 """
 
 from __future__ import annotations
@@ -205,14 +210,15 @@ class CpuShares:
 
 
 def measure_distributed(spec: str, archive_pid: int, sites: list[tuple[str, str]], workers: int, changes: int,
-                        tmp: Path, pin: bool, pages_at_once: int,
-                        profile: Path | None = None) -> tuple[float, dict, list[int], bool, CpuShares]:
+                        tmp: Path, pin: bool, pages_at_once: int, profile: Path | None = None,
+                        rates: list[str] = LIFTED) -> tuple[float, dict, list[int], bool, CpuShares]:
     """Queue every page and let ``workers`` worker processes crawl them; seconds, summed run counts,
     peak RSS of each worker's process tree, whether every page is done once and right, and the CPU used.
 
     ``pin``: worker i (with its Node worker) may run only on core i mod the cores, so one worker is at
     most one core -- the fair baseline for a speed-up on N cores. ``profile``: the first worker runs under
-    cProfile, its statistics written there when it stops (its CPU figures then include the profiler's)."""
+    cProfile, its statistics written there when it stops (its CPU figures then include the profiler's).
+    ``rates``: the workers' rate settings (default: lifted)."""
     from sqlalchemy.engine import make_url
 
     import storage
@@ -232,7 +238,7 @@ def measure_distributed(spec: str, archive_pid: int, sites: list[tuple[str, str]
             profiled = ["-m", "cProfile", "-o", str(profile)] if profile else []
             procs = [subprocess.Popen([sys.executable, *(profiled if i == 0 else []),
                                        "-m", "policytrack.cli", "worker", "--redis", redis, "--db", db,
-                                       "--archive", spec, "--workers", "1", "--pages", str(pages_at_once), *LIFTED],
+                                       "--archive", spec, "--workers", "1", "--pages", str(pages_at_once), *rates],
                                       cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                       preexec_fn=(lambda core=i % cores: os.sched_setaffinity(0, {core})) if pin else None)
                      for i in range(workers)]
@@ -356,7 +362,48 @@ def main_distributed(args: argparse.Namespace) -> int:
         rate = min(workers / worker_seconds, cores / all_seconds)
         print(f"ceiling from CPU per page ({workers} worker(s), {cores} cores, nothing else running): "
               f"{rate * 60:.0f} pages/min" + (f", speed-up {rate / alone:.2f}" if alone else ""))
+    if args.ia_limits:
+        ok &= regime_b(args, size, counts_of_workers)
     return 0 if ok else 1
+
+
+def regime_b(args: argparse.Namespace, size: int, counts_of_workers: list[int]) -> bool:
+    """Regime b: the Internet Archive's per-IP limits, time-scaled by ``--ia-limits``, enforced by a proxy in
+    front of pywb that answers 429 over them (as the archive does) and given to every worker as its rates.
+    The workers share one budget (Redis), so together they must never exceed the limits (0 answers 429)
+    and the crawl must take what the limits allow: measured/predicted ~1 whatever the number of workers."""
+    from crawler import settings as defaults
+    from tests.faultproxy import RateLimitingProxy
+
+    cdx_rate = defaults.POLICYTRACK_CDX_RATE_PER_MINUTE * args.ia_limits
+    capture_rate = defaults.POLICYTRACK_CAPTURE_RATE_PER_SECOND * args.ia_limits
+    window = 5.0  # seconds: the proxy counts each kind's requests in any window this long (+1 for the wire's jitter)
+    limits = {"cdx": (int(cdx_rate / 60 * window) + 1, window), "capture": (int(capture_rate * window) + 1, window)}
+    rates = ["-s", f"POLICYTRACK_CDX_RATE_PER_MINUTE={cdx_rate:g}", "-s", f"POLICYTRACK_CAPTURE_RATE_PER_SECOND={capture_rate:g}",
+             "-s", "POLICYTRACK_RETRY_AFTER_DEFAULT=1"]
+    print(f"regime b (the Internet Archive's limits x {args.ia_limits:g}: {cdx_rate:g} CDX/min and {capture_rate:g} "
+          f"captures/s for all workers together, enforced by a proxy answering 429 over them): {size} pages", flush=True)
+    print(f"{'workers':>7} {'seconds':>8} {'pages/min':>9} {'CDX/min':>8} {'captures/s':>10} {'predicted_s':>11} "
+          f"{'measured/predicted':>18} {'429s':>5} {'history':>7}", flush=True)
+    ok = True
+    with tempfile.TemporaryDirectory() as tmp, LocalArchive(Path(tmp) / "archive") as archive:
+        sites, records = build_archive(size, args.captures, args.changes)
+        collection = archive.add_collection(f"limited{size}", records).rsplit("/", 1)[1]
+        for workers in counts_of_workers:
+            with RateLimitingProxy(archive.url, limits) as proxy:
+                seconds, _, _, right, _ = measure_distributed(
+                    f"pywb:{proxy.url}/{collection}", archive.pid, sites, workers, args.changes, Path(tmp), args.pin,
+                    args.pages_at_once, rates=rates)
+                cdx, captures = proxy.count("cdx"), proxy.count("capture")
+                # 429s are also counted as hits of their kind; what the limits allow is the granted requests.
+                predicted = max(cdx / (cdx_rate / 60), captures / capture_rate)
+                print(f"{workers:>7} {seconds:>8.1f} {size / seconds * 60:>9.1f} {cdx / seconds * 60:>8.1f} "
+                      f"{captures / seconds:>10.1f} {predicted:>11.1f} {seconds / predicted:>18.2f} {proxy.rejected:>5} "
+                      f"{'right' if right else 'WRONG':>7}", flush=True)
+                ok &= right and proxy.rejected == 0
+    print("predicted: the time the limits allow for the requests made (max of CDX requests / CDX rate and "
+          "fetches / capture rate); 429s must be 0 -- the workers together never exceed the limits")
+    return ok
 
 
 def main() -> int:
@@ -371,6 +418,9 @@ def main() -> int:
                         help="scale-out: pages each worker crawls at once (its --pages; default 4)")
     parser.add_argument("--profile", type=Path, metavar="FILE",
                         help="scale-out: run the first worker of the first count under cProfile, statistics to FILE")
+    parser.add_argument("--ia-limits", type=float, metavar="SCALE",
+                        help="scale-out: also regime b, the Internet Archive's limits x SCALE enforced by a proxy "
+                             "(e.g. 10: 240 CDX/min and 80 captures/s for all workers together)")
     parser.add_argument("--pin", action="store_true",
                         help="scale-out: pin worker i (and its Node worker) to core i mod cores: 1 worker = 1 core")
     args = parser.parse_args()

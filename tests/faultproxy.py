@@ -9,6 +9,7 @@ endpoint kind, so tests can assert the client's request rate.
 from __future__ import annotations
 
 import re
+from collections import deque
 import threading
 import time
 import urllib.error
@@ -195,3 +196,38 @@ class FaultProxy:
         skip = {"transfer-encoding", "connection", "content-length", "content-encoding"}
         headers = {k: v for k, v in raw_headers.items() if k.lower() not in skip}
         return status, headers, body
+
+
+class RateLimitingProxy(FaultProxy):
+    """The fault proxy, answering 429 (Retry-After: 1) to a request over its kind's limit in a moving
+    window, as the archive does; ``rejected`` counts them."""
+
+    def __init__(self, upstream: str, limits: dict[str, tuple[int, float]]):
+        super().__init__(upstream)
+        self.limits = limits                      # kind -> (requests, window seconds)
+        self.windows = {kind: deque() for kind in limits}
+        self.rejected = 0
+        self._window_lock = threading.Lock()
+
+    def _over_limit(self, path: str) -> bool:
+        kind = self.kind_of(path)
+        if kind not in self.limits:
+            return False
+        amount, seconds = self.limits[kind]
+        now = time.monotonic()
+        with self._window_lock:
+            window = self.windows[kind]
+            while window and now - window[0] >= seconds:
+                window.popleft()
+            if len(window) >= amount:
+                self.rejected += 1
+                return True
+            window.append(now)
+            return False
+
+    def _handle(self, handler) -> None:
+        if self._over_limit(handler.path):
+            self._record(handler.path, 429)
+            respond(handler, 429, [("Retry-After", "1"), ("Content-Type", "text/plain")], b"slow down\n")
+            return
+        super()._handle(handler)
