@@ -201,7 +201,7 @@ class Database:
 
     def refresh_statistics(self) -> None:
         """Refresh SQLite's query-planner statistics, sampled (``analysis_limit``: a few hundred rows per
-        index, milliseconds even on a database of millions of versions).
+        index: 1.3 s cold, 0.09 s warm on a 49 GB database of a million versions).
 
         The read queries were tuned, and are benchmarked, on a database with statistics; a user's
         database built by crawls has none unless someone runs ANALYZE, and SQLite before 3.46 only
