@@ -203,7 +203,7 @@ class SchedulerService:
                     await self._discover(schedule_id, sites, schedule)
                     if self.stopping:
                         return None
-                    await asyncio.get_running_loop().run_in_executor(None, self._enqueue, schedule_id, sites, fire_time)
+                    await asyncio.get_running_loop().run_in_executor(None, self._enqueue, schedule, sites)
                     if self.announce_enabled and not self.stopping:
                         await self._after_run()  # what the workers' runs found since the last fire
                     return None
@@ -255,13 +255,14 @@ class SchedulerService:
             self.active.discard(crawl)
         self._report(schedule_id, result)
 
-    def _enqueue(self, schedule_id: str, sites: list[str] | None, fire_time: datetime | None) -> None:
-        """Distributed: queue the schedule's pages; each worker's run of a page records this schedule."""
+    def _enqueue(self, schedule: tuple[str, datetime], sites: list[str] | None) -> None:
+        """Distributed: queue the schedule's pages; each worker's run of a page records this fire, the one
+        its discovery run records (``schedule``: id and fire time, taken once per fire)."""
         from crawler.distributed.queue import enqueue_sites
 
+        schedule_id = schedule[0]
         try:
-            added, total = enqueue_sites(self.queue, self.db, sites,
-                                         (schedule_id, fire_time or datetime.now(timezone.utc)))
+            added, total = enqueue_sites(self.queue, self.db, sites, schedule)
         except Exception as exc:  # Redis or the database away: the next fire time queues them
             logger.error("schedule %s: could not queue its pages: %s", schedule_id, exc)
             return
