@@ -72,6 +72,8 @@ CHUNK_WORDS = 4000
 MAX_TERM_WORDS = 64  # long blocks' windows overlap by this much, so no phrase is lost at a cut
 CATCH_UP_BATCH = 500
 _MATCHED = "policytrack_search_matches"  # SQLite: a temporary table, per connection, never in the schema
+_CANDIDATES = "policytrack_search_candidates"  # SQLite: blocks whose membership is looked up in one pass...
+_RANGES = "policytrack_search_ranges"  # ...in these ranges of block ids
 _WORD = re.compile(r"[^\W_]+")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 
@@ -370,7 +372,7 @@ def search_versions(
             per_site = _page_of_mentions(session, matches.checked(session), after, limit)
         return _hits(session, per_site)
     else:
-        return _hits(session, _page_of_mentions(session, matches, after, limit))
+        return _hits(session, _page_of_mentions(session, matches.checked(session), after, limit))
     keys = sorted((found.first[0], found.host, site_id) for site_id, found in per_site.items())
     if after is not None:
         keys = [key for key in keys if key[:2] > tuple(after)]
@@ -401,21 +403,30 @@ class _Matches:
     blocks in any case are checked when found; beyond that (a capitalized common word: "Privacy" is in
     490,000 blocks, 10 s of reading) the set holds the blocks in any case and ``case`` records the check of
     each block a walk or a site's rows meet (:meth:`keep`), so a page reads the texts it needs.
+
+    SQLite, a page of a phrase in more than MATCHED_UP_FRONT_AT_MOST blocks: the fill stops there, at the
+    block ``filled_to`` ("privacy": filling its 490,000 ids cost ~100 ms, most of a page). ``member``
+    records, for each block a walk or a site's rows meet, whether the index matches it (:meth:`keep`:
+    blocks up to ``filled_to`` are known from the table, the others looked up in the index), and the
+    temporary table gets the matching blocks met, so the statements over it read only rows known to
+    match. A fold asks for the whole set (:meth:`checked`).
     """
 
-    count: int
+    count: int  # of a set looked up as met: MATCHED_UP_FRONT_AT_MOST + 1 (a lower bound)
     joined: str  # the FROM of the matching blocks' mention rows ``m``...
     where: str  # ...and its condition
     condition: str  # a condition on a column ``{column}`` holding a block id
     params: dict[str, object]
     words: Sequence[str]
     case: dict[int, bool] | None = None  # block id -> in the term's case, for a set not checked up front
+    member: dict[int, bool] | None = None  # block id -> matched by the index, for a set not filled up front
+    filled_to: int | None = None  # ...whose blocks up to this id are all in the temporary table
 
     @classmethod
     def find(cls, session: Session, words: Sequence[str], case_sensitive: bool, *, check_later: bool = False
              ) -> _Matches:
         """The blocks containing the phrase (in the term's letter case if ``case_sensitive``: with
-        ``check_later``, a set too large to check up front is checked block by block as it is read)."""
+        ``check_later``, a set too large to fill or check up front is looked up block by block as it is read)."""
         case: dict[int, bool] | None = {} if case_sensitive else None
         if session.get_bind().dialect.name != "sqlite":
             block_ids = _matching_blocks(session, words)
@@ -424,18 +435,30 @@ class _Matches:
         else:
             session.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {_MATCHED} (block_id INTEGER PRIMARY KEY)"))
             session.execute(text(f"DELETE FROM {_MATCHED}"))
-            # Filled from the index without a round trip: a word such as "privacy" is in a third of all blocks
-            # (490,000 at a million versions), which as Python objects cost more than the rest of a page.
-            count = session.execute(text(f"INSERT INTO {_MATCHED} (block_id) SELECT rowid FROM {FTS_TABLE} "
-                                         f"WHERE {FTS_TABLE} MATCH :query"), {"query": _fts_phrase(words)}).rowcount
-            found = cls(count, f"{_MATCHED} b CROSS JOIN {MENTIONS_TABLE} m", "m.block_id = b.block_id",
+            found = cls(0, f"{_MATCHED} b CROSS JOIN {MENTIONS_TABLE} m", "m.block_id = b.block_id",
                         f"{{column}} IN (SELECT block_id FROM {_MATCHED})", {}, words, case)
+            found = replace(found, count=found._fill(session, MATCHED_UP_FRONT_AT_MOST + 1 if check_later else None))
+            if check_later and found.count > MATCHED_UP_FRONT_AT_MOST:
+                # The fill stopped: the blocks up to the last one it took are known, the others looked up as met.
+                filled_to = session.execute(text(f"SELECT max(block_id) FROM {_MATCHED}")).scalar_one()
+                return replace(found, member={}, filled_to=filled_to)
         if case is not None and not (check_later and found.count > CASE_CHECKED_UP_FRONT):
             return found.checked(session)
         return found
 
+    def _fill(self, session: Session, most: int | None = None) -> int:
+        """SQLite: the temporary table filled with the matching blocks (at most ``most``: the first by id),
+        from the index without a round trip (the ids of a word in a third of all blocks cost more as Python
+        objects than the rest of a page)."""
+        session.execute(text(f"DELETE FROM {_MATCHED}"))
+        return session.execute(text(f"INSERT INTO {_MATCHED} (block_id) SELECT rowid FROM {FTS_TABLE} "
+                                    f"WHERE {FTS_TABLE} MATCH :query ORDER BY rowid LIMIT :most"),
+                               {"query": _fts_phrase(self.words), "most": -1 if most is None else most}).rowcount
+
     def checked(self, session: Session) -> _Matches:
-        """The set with every block's case checked now (the exact set: what a fold needs)."""
+        """The set with every block found and its case checked now (the exact set: what a fold needs)."""
+        if self.member is not None:
+            return replace(self, count=self._fill(session), member=None, filled_to=None).checked(session)
         if self.case is None:
             return self
         if "blocks" in self.params:
@@ -448,16 +471,72 @@ class _Matches:
                                                  [(b,) for b in block_ids])
         return replace(self, count=len(block_ids), case=None)
 
-    def keep(self, session: Session, block_ids: Iterable[int]) -> set[int]:
-        """Those of ``block_ids`` (all in the set) that match: their case checked once each if need be."""
+    def keep(self, session: Session, block_ids: Iterable[int], *, case: bool = True) -> set[int]:
+        """Those of ``block_ids`` that match (all in the set unless it is looked up as met): each looked up in
+        the index and (unless not ``case``) its case checked, once, if need be."""
         wanted = set(block_ids)
-        if self.case is None:
+        if self.member is not None:
+            unknown = [b for b in wanted if b not in self.member]
+            if unknown:
+                indexed = self._look_up(session, unknown)
+                self.member.update((b, b in indexed) for b in unknown)
+            wanted = {b for b in wanted if self.member[b]}
+        if self.case is None or not case:
             return wanted
         unknown = [b for b in wanted if b not in self.case]
         if unknown:
             same = set(_same_case(session, unknown, self.words))
             self.case.update((b, b in same) for b in unknown)
         return {b for b in wanted if self.case[b]}
+
+    def _look_up(self, session: Session, block_ids: Sequence[int]) -> set[int]:
+        """Which of ``block_ids`` the index matches (SQLite), added to the temporary table of those met.
+
+        A few blocks are sought one by one (~20 us each: FTS5 restarts the phrase for each rowid). Many go
+        into a table that the phrase's matches probe, in ranges of block ids: a site's blocks were indexed
+        together, so its ids cluster, and FTS5 seeks each range's start in the phrase's matches (~35 us)
+        and passes its matches (~0.2 us each). A gap between two blocks starts a new range when passing
+        it would cost more than a seek; ranges covering most ids are one pass over all the matches."""
+        filled = [b for b in block_ids if self.filled_to is not None and b <= self.filled_to]
+        block_ids = [b for b in block_ids if self.filled_to is None or b > self.filled_to]
+        known = {bid for start in range(0, len(filled), CATCH_UP_BATCH) for bid in session.execute(
+            text(f"SELECT block_id FROM {_MATCHED} WHERE block_id IN :values").bindparams(
+                bindparam("values", expanding=True)), {"values": filled[start:start + CATCH_UP_BATCH]}).scalars()}
+        if not block_ids:
+            return known
+        query = _fts_phrase(self.words)
+        if len(block_ids) * LOOK_UP_ONE_BY_ONE_COST < self.count or len(block_ids) <= LOOK_UP_ONE_BY_ONE_AT_MOST:
+            statement = text(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :query AND rowid IN :values"
+                             ).bindparams(bindparam("values", expanding=True))
+            indexed = {bid for start in range(0, len(block_ids), CATCH_UP_BATCH) for bid in session.execute(
+                statement, {"query": query, "values": list(block_ids[start:start + CATCH_UP_BATCH])}).scalars()}
+        else:
+            ids = sorted(block_ids)
+            span = session.execute(text(f"SELECT max(id) FROM {BLOCKS_TABLE}")).scalar_one() or 1
+            gap = LOOK_UP_ONE_BY_ONE_COST * span / self.count  # ids whose matches cost a seek to pass
+            ranges: list[list[int]] = []
+            for bid in ids:
+                if ranges and bid - ranges[-1][1] <= gap:
+                    ranges[-1][1] = bid
+                else:
+                    ranges.append([bid, bid])
+            for table, columns in ((_CANDIDATES, "block_id INTEGER PRIMARY KEY"), (_RANGES, "lo INTEGER, hi INTEGER")):
+                session.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {table} ({columns})"))
+                session.execute(text(f"DELETE FROM {table}"))
+            session.connection().exec_driver_sql(f"INSERT INTO {_CANDIDATES} (block_id) VALUES (?)", [(b,) for b in ids])
+            if sum(hi - lo + 1 for lo, hi in ranges) > RANGES_COVER_AT_MOST * span:
+                sql = (f"SELECT f.rowid FROM {FTS_TABLE} f CROSS JOIN {_CANDIDATES} c "
+                       f"WHERE {FTS_TABLE} MATCH :query AND c.block_id = f.rowid")
+            else:
+                session.connection().exec_driver_sql(f"INSERT INTO {_RANGES} (lo, hi) VALUES (?, ?)",
+                                                     [(lo, hi) for lo, hi in ranges])
+                sql = (f"SELECT f.rowid FROM {_RANGES} r CROSS JOIN {FTS_TABLE} f CROSS JOIN {_CANDIDATES} c "
+                       f"WHERE {FTS_TABLE} MATCH :query AND f.rowid BETWEEN r.lo AND r.hi AND c.block_id = f.rowid")
+            indexed = set(session.execute(text(sql), {"query": query}).scalars())
+        if indexed:
+            session.connection().exec_driver_sql(f"INSERT OR IGNORE INTO {_MATCHED} (block_id) VALUES (?)",
+                                                 [(b,) for b in indexed])
+        return known | indexed
 
 
 def _statement(sql: str, params: dict[str, object]) -> Any:
@@ -478,7 +557,17 @@ FOLD_AT_MOST_BLOCKS = 1_000
 # Up to this many blocks in any case, a capitalized term's case is checked for all of them at once
 # (~50 ms warm for "Do Not Sell"'s 12,700); beyond, block by block as a page meets them (see _Matches).
 CASE_CHECKED_UP_FRONT = 20_000
-CASE_CHECKED_PER_STATEMENT = 64  # a walk's rows read ahead to check their blocks' case in one statement
+CASE_CHECKED_PER_STATEMENT = 64  # a walk's rows read ahead to check their blocks (case, index) in one statement
+# SQLite: beyond this many matching blocks a page's set is looked up as met, not filled (see _Matches).
+MATCHED_UP_FRONT_AT_MOST = 100_000
+# Seeking one block in the index costs about as much as passing this many of the phrase's matches; up to
+# so many blocks (a walk's rows read ahead) are always sought one by one.
+LOOK_UP_ONE_BY_ONE_COST = 200
+LOOK_UP_ONE_BY_ONE_AT_MOST = 64
+RANGES_COVER_AT_MOST = 0.5  # of all block ids; ranges covering more are one pass over all the phrase's matches
+# A walk over a set looked up as met reads this many rows ahead: a site's first version puts its blocks
+# side by side in the walk, and one of the first few usually matches (the rest of the site's are skipped).
+LOOKED_UP_PER_STATEMENT = 8
 # The walk's bounds (:func:`_walk_first_mentions`): index entries it may step, as a floor plus so many per
 # matching block (stepping an entry costs a tenth of folding a matching row), and matching rows it may
 # read per site of the page (rows of sites already met are skipped: a deep page meets many).
@@ -532,17 +621,19 @@ def _walk_first_mentions(session: Session, matches: _Matches, after: tuple[str, 
     params = dict(matches.params)
     params.update(at=after[0] if after else "", entries=WALK_MIN_ENTRIES + WALK_ENTRIES_PER_BLOCK * matches.count,
                   rows=WALK_ROWS_PER_SITE * limit + 1000)
+    # A set looked up as met is not in SQL yet: the walk reads every entry and the loop looks its blocks up.
+    condition = "1 = 1" if matches.member is not None else matches.condition.format(column="w.block_id")
     # The subquery walks the index in order (SQLite: a co-routine; PostgreSQL: an index-only scan under a
     # filter), which the loop below checks rather than trusts: an outer ORDER BY would sort every row.
     walk = session.execute(_statement(f"""
         SELECT w.first_at, w.site_id, w.block_id FROM (
             SELECT first_at, site_id, block_id FROM {MENTIONS_TABLE} WHERE first_at >= :at
             ORDER BY first_at, site_id LIMIT :entries) w
-        WHERE {matches.condition.format(column="w.block_id")} LIMIT :rows""", params), params)
+        WHERE {condition}""", params), params)
     settled: dict[int, _SiteMentions] = {}
     pending: list[int] = []
     met: set[int] = set()
-    previous, walked = "", 0
+    previous, walked = "", 0  # walked: matching rows (in any case), bounded by params["rows"]
 
     def settle() -> dict[int, _SiteMentions]:
         for site_id, found in _mentions_of_sites(session, matches, pending).items():
@@ -552,19 +643,32 @@ def _walk_first_mentions(session: Session, matches: _Matches, after: tuple[str, 
         keys = sorted((found.first[0], found.host, site_id) for site_id, found in settled.items())[:limit]
         return {site_id: settled[site_id] for *_, site_id in keys}
 
-    def matching() -> Iterator[tuple[str, int]]:
-        """The walk's rows whose block matches: a set not checked up front is checked a few dozen rows at a time."""
+    def looked_up(ahead: list[Any]) -> list[tuple[str, int]]:
+        """Of the walk's rows read ahead, those whose block matches; the matching rows (in any case) are
+        counted against the bound and none past it is kept."""
         nonlocal walked
+        indexed = matches.keep(session, {block_id for *_, block_id in ahead}, case=False)
+        ahead = [row for row in ahead if row[2] in indexed][:params["rows"] + 1 - walked]
+        walked += len(ahead)
+        kept = matches.keep(session, {block_id for *_, block_id in ahead})
+        return [(first_at, site_id) for first_at, site_id, block_id in ahead if block_id in kept]
+
+    def matching() -> Iterator[tuple[str, int]]:
+        """The walk's matching rows, up to the bound: a set not filled or checked up front is looked up a few
+        dozen rows at a time."""
+        size = (1 if matches.case is None and matches.member is None
+                else LOOKED_UP_PER_STATEMENT if matches.member is not None else CASE_CHECKED_PER_STATEMENT)
         ahead: list[Any] = []
         for row in walk:
-            walked += 1
+            if row[1] in met:  # a site met already: its later rows cannot change the page (see the loop)
+                continue
             ahead.append(row)
-            if matches.case is None or len(ahead) == CASE_CHECKED_PER_STATEMENT:
-                kept = matches.keep(session, {block_id for *_, block_id in ahead})
-                yield from ((first_at, site_id) for first_at, site_id, block_id in ahead if block_id in kept)
+            if len(ahead) == size:
+                yield from looked_up(ahead)
                 ahead = []
-        kept = matches.keep(session, {block_id for *_, block_id in ahead})
-        yield from ((first_at, site_id) for first_at, site_id, block_id in ahead if block_id in kept)
+                if walked > params["rows"]:
+                    return
+        yield from looked_up(ahead)
 
     try:
         for first_at, site_id in matching():
@@ -584,7 +688,7 @@ def _walk_first_mentions(session: Session, matches: _Matches, after: tuple[str, 
     # The walk ended: at the end of the index (every later site met: the page is what there is), or at a bound.
     beyond = session.execute(text(f"SELECT 1 FROM {MENTIONS_TABLE} WHERE first_at >= :at "
                                   "ORDER BY first_at, site_id LIMIT 1 OFFSET :entries"), params).first()
-    return settle() if walked < params["rows"] and beyond is None else None
+    return settle() if walked <= params["rows"] and beyond is None else None
 
 
 def _mentions_of_sites(session: Session, matches: _Matches, site_ids: Sequence[int]) -> dict[int, _SiteMentions]:
@@ -596,6 +700,10 @@ def _mentions_of_sites(session: Session, matches: _Matches, site_ids: Sequence[i
     block once per site; reading every row of the sites first costs 20 times more)."""
     columns = "m.site_id, s.hostname, m.first_at, m.first_version_id, m.last_at, m.last_version_id, m.runs, m.block_id"
     params = {**matches.params, "sites": list(site_ids)}
+    if matches.member is not None:  # the sites' blocks looked up first: the temporary table then has them
+        matches.keep(session, session.execute(_statement(
+            f"SELECT DISTINCT block_id FROM {MENTIONS_TABLE} WHERE site_id IN :sites", params), params).scalars(),
+            case=False)
     if session.get_bind().dialect.name == "sqlite":
         source = (f"{MENTIONS_TABLE} k CROSS JOIN {_MATCHED} b CROSS JOIN {MENTIONS_TABLE} m "
                   "JOIN sites s ON s.id = m.site_id WHERE k.site_id IN :sites AND b.block_id = k.block_id "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 from sqlalchemy import inspect, text
@@ -274,9 +275,18 @@ def test_pages_walked_in_order_of_first_mention_are_the_slices_of_all_hits(datab
     with database.session() as session:
         bulk_load(session, pages)
     monkeypatch.setattr(search, "FOLD_AT_MOST_BLOCKS", 0)  # every page walks (a common phrase's path)
-    for term, case_up_front in (("do not sell", 20_000), ("Do Not Sell", 20_000), ("Do Not Sell", 0)):
+    # SQLite: the matching set filled up front, or (a word in most blocks) looked up as the walk and the
+    # sites' rows meet its blocks: one by one, in ranges of ids, or in one pass over all the phrase's matches.
+    look_ups = [(10**9, 64, 0.5)]
+    if database.engine.dialect.name == "sqlite":
+        look_ups += [(0, 10**9, 0.5), (0, 0, 1.0), (0, 0, 0.0), (3, 0, 1.0)]
+    for (term, case_up_front), (up_front, one_by_one, ranges_cover) in itertools.product(
+            (("do not sell", 20_000), ("Do Not Sell", 20_000), ("Do Not Sell", 0)), look_ups):
         # With no case checked up front, blocks are checked as the walk and the sites' rows meet them.
         monkeypatch.setattr(search, "CASE_CHECKED_UP_FRONT", case_up_front)
+        monkeypatch.setattr(search, "MATCHED_UP_FRONT_AT_MOST", up_front)
+        monkeypatch.setattr(search, "LOOK_UP_ONE_BY_ONE_AT_MOST", one_by_one)
+        monkeypatch.setattr(search, "RANGES_COVER_AT_MOST", ranges_cover)
         with database.session() as session:
             whole = storage.search_versions(session, term)
             assert [h.site for h in whole if h.site.endswith("9.example")] == [
@@ -290,7 +300,8 @@ def test_pages_walked_in_order_of_first_mention_are_the_slices_of_all_hits(datab
     # A walk bounded before it settles a page gives up, and the search folds instead: the same answer.
     monkeypatch.setattr(search, "WALK_MIN_ENTRIES", 3)
     monkeypatch.setattr(search, "WALK_ENTRIES_PER_BLOCK", 0)
-    for term in ("do not sell", "Do Not Sell"):
+    for term, up_front in itertools.product(("do not sell", "Do Not Sell"), (10**9, 0)):
+        monkeypatch.setattr(search, "MATCHED_UP_FRONT_AT_MOST", up_front)
         assert _walked_pages(database, term, 5) == [None]
         with database.session() as session:
             assert storage.search_versions(session, term, limit=5) == storage.search_versions(session, term)[:5]
