@@ -26,9 +26,9 @@ from datetime import datetime
 from typing import Any, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 
 from scrapy.crawler import AsyncCrawlerRunner, Crawler, CrawlerProcess
-from sqlalchemy.orm import Session
 from scrapy.settings import Settings
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from sqlalchemy.orm import Session
 from twisted.internet.defer import Deferred, DeferredList, succeed
 from twisted.python.failure import Failure
 
