@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from policytrack.commands import archive, distributed, exports, queries, renormalize, runs, schedule, serve, sites
-from policytrack.commands.common import EXIT_ERROR, EXIT_OK, db_url, open_db, parse_setting, parse_when
+from policytrack.commands.common import (EXIT_ERROR, EXIT_OK, archive_option, db_url, open_db, parse_when,
+                                         setting_overrides)
 from core.errors import ConfigurationError, PolicytrackError
 
 
@@ -37,10 +38,10 @@ def cmd_crawl(args: argparse.Namespace) -> int:
                 raise ConfigurationError(f"{flag} is not passed to the workers: start them with -s {setting} "
                                          f"for {what}")
         return distributed.cmd_enqueue(args)
-    from crawler.runner import check_overrides, run_crawl
+    from crawler.runner import run_crawl
     from policytrack.crawloutput import Progress, report
 
-    overrides = dict(parse_setting(pair) for pair in args.set)
+    overrides = setting_overrides(args)
     if args.workers is not None:
         overrides["POLICYTRACK_NORMALIZER_WORKERS"] = args.workers
     if args.exhaustive:
@@ -50,9 +51,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     if args.log_level or args.verbose:
         overrides["LOG_LEVEL"] = args.log_level or "INFO"
     overrides.setdefault("LOG_LEVEL", "WARNING")  # cron: a successful crawl prints only its summary
-    for warning in check_overrides(overrides):
-        print(f"policytrack: warning: {warning}", file=sys.stderr)
-    archive = args.archive if args.archive is not None else os.environ.get("POLICYTRACK_ARCHIVE")
+    archive = archive_option(args)
     quiet_terminal = sys.stderr.isatty() and overrides["LOG_LEVEL"] not in ("DEBUG", "INFO")
     watch = Progress(sys.stderr).watch if quiet_terminal else None
     result = run_crawl(db_url(args), archive=archive, sites=args.sites, overrides=overrides, watch=watch)
@@ -84,7 +83,7 @@ def cmd_archive_now(args: argparse.Namespace) -> int:
 
     with open_db(args).session() as session:
         pages = storage.pages_for(session, args.sites)
-    archive = args.archive or os.environ.get("POLICYTRACK_ARCHIVE")
+    archive = archive_option(args)
     results = save_page_now([p.url for p in pages], archive=archive, rate_per_minute=args.rate)
     for result in results:
         status = result.archive_url + (" (recent capture reused by the archive)" if result.cached else "") \

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.clihelp import run_cli
-from tests.test_crawl import HISTORY, _closed_port, runs, setup_site
+from tests.test_crawl import HISTORY, SITE, _closed_port, runs, setup_site
 
 RATES = ["-s", "POLICYTRACK_CDX_RATE_PER_MINUTE=6000", "-s", "POLICYTRACK_CAPTURE_RATE_PER_SECOND=200",
          "--workers", "1"]
@@ -47,6 +47,21 @@ def test_bad_arguments_fail_before_the_crawl_with_one_line(db_url, args, message
     result = run_cli("crawl", *args, db=db_url, env={"POLICYTRACK_ARCHIVE": "pywb:http://127.0.0.1:1/never"})
     assert result.code == 1 and result.err.count("\n") == 1 and message in result.err, result.err
     assert result.out == "" and runs(db_url) == []
+
+
+@pytest.mark.parametrize("command", [
+    ["crawl"], ["discover"], ["scheduler", "--poll", "1"], ["worker", "--redis", "redis://127.0.0.1:1/0"],
+    ["archive-now", SITE],
+])
+@pytest.mark.parametrize("given", ["option", "environment"])
+def test_every_crawling_command_refuses_a_blank_archive_at_once(db_url, command, given):
+    """--archive and $POLICYTRACK_ARCHIVE mean the same to every command that asks an archive, and a blank one
+    is one clear line before anything runs (the scheduler used to take it for the default silently)."""
+    setup_site(db_url)
+    args, env = (["--archive", ""], {}) if given == "option" else ([], {"POLICYTRACK_ARCHIVE": " "})
+    result = run_cli(*command, *args, db=db_url, env=env, timeout=60)
+    assert result.code == 1 and result.err.count("\n") == 1 and "invalid archive ''" in result.err, result.err
+    assert runs(db_url) == []
 
 
 def test_killed_crawl_leaves_no_control_endpoint_files(archive_factory, db_url, tmp_path):

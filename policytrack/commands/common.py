@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import sys
 from datetime import date, datetime, timezone
+from typing import Any
 
 from core.errors import ConfigurationError
 
@@ -21,6 +24,27 @@ def db_url(args: argparse.Namespace) -> str:
     from storage.db import require_existing
 
     return require_existing(args.db)
+
+
+def archive_option(args: argparse.Namespace) -> str | None:
+    """The archive a crawling command asks: ``--archive``, else ``$POLICYTRACK_ARCHIVE``, else None (the
+    settings' default, the Internet Archive). One that is given but blank is an error now, not at the first
+    crawl (a scheduler would only say so at its first fire)."""
+    archive = args.archive if args.archive is not None else os.environ.get("POLICYTRACK_ARCHIVE")
+    if archive is not None and not archive.strip():
+        raise ConfigurationError("invalid archive '': give https://web.archive.org or pywb:http://HOST:PORT/COLLECTION")
+    return archive
+
+
+def setting_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The crawl settings given with ``-s NAME=VALUE`` (a malformed pair is an error); a name neither Scrapy
+    nor policytrack knows is warned about on stderr: a typo must neither pass silently nor stop a cron job."""
+    from crawler.runner import check_overrides
+
+    overrides: dict[str, Any] = dict(parse_setting(pair) for pair in args.set)
+    for warning in check_overrides(overrides):
+        print(f"policytrack: warning: {warning}", file=sys.stderr)
+    return overrides
 
 
 def open_db(args: argparse.Namespace, *, create: bool = False):

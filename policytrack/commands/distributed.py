@@ -14,7 +14,7 @@ import time
 from typing import Callable
 
 from core.errors import ConfigurationError
-from policytrack.commands.common import EXIT_ERROR, EXIT_OK, db_url, open_db
+from policytrack.commands.common import EXIT_ERROR, EXIT_OK, archive_option, db_url, open_db, setting_overrides
 
 REDIS_ENV = "POLICYTRACK_REDIS"
 
@@ -47,8 +47,7 @@ def cmd_enqueue(args: argparse.Namespace) -> int:
     interrupted by a signal).
     """
     from crawler.distributed.queue import enqueue_sites
-    from crawler.runner import check_overrides, run_crawl
-    from policytrack.commands.common import parse_setting
+    from crawler.runner import run_crawl
     from policytrack.crawloutput import report
     from storage import pages_for
     from storage.discovery import discovery_targets
@@ -63,13 +62,10 @@ def cmd_enqueue(args: argparse.Namespace) -> int:
         db.dispose()
     status = EXIT_OK
     if to_discover:
-        overrides = dict(parse_setting(pair) for pair in args.set)
+        overrides = setting_overrides(args)
         overrides["POLICYTRACK_REDIS_URL"] = redis_url(args)  # the workers' budget: one per IP
         overrides.setdefault("LOG_LEVEL", args.log_level or ("INFO" if args.verbose else "WARNING"))
-        for warning in check_overrides(overrides):
-            print(f"policytrack: warning: {warning}", file=sys.stderr)
-        archive = args.archive if args.archive is not None else os.environ.get("POLICYTRACK_ARCHIVE")
-        result = run_crawl(db_url(args), archive=archive, sites=to_discover, overrides=overrides, discover_only=True)
+        result = run_crawl(db_url(args), archive=archive_option(args), sites=to_discover, overrides=overrides, discover_only=True)
         status = report(result, line=f"run {result.run_id} {result.status}: discovered {len(to_discover)} site(s) "
                                      f"before queueing their pages", what="discovery")
         if result.status == "interrupted":
@@ -86,17 +82,12 @@ def cmd_enqueue(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from crawler.distributed.worker import Worker
-    from crawler.runner import check_overrides
-    from policytrack.commands.common import parse_setting
 
-    overrides = dict(parse_setting(pair) for pair in args.set)
+    overrides = setting_overrides(args)
     if args.workers is not None:
         overrides["POLICYTRACK_NORMALIZER_WORKERS"] = args.workers
     overrides.setdefault("LOG_LEVEL", args.log_level or "WARNING")
-    for warning in check_overrides(overrides):
-        print(f"policytrack: warning: {warning}", file=sys.stderr)
-    archive = args.archive if args.archive is not None else os.environ.get("POLICYTRACK_ARCHIVE")
-    worker = Worker(redis_url(args), db_url(args), archive=archive, overrides=overrides,
+    worker = Worker(redis_url(args), db_url(args), archive=archive_option(args), overrides=overrides,
                     pages_at_once=args.pages, pages_per_run=args.pages_per_run,
                     visibility_seconds=args.visibility_timeout,
                     max_attempts=args.max_attempts)

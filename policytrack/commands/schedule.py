@@ -9,7 +9,7 @@ import sys
 from datetime import timezone
 from typing import Any
 
-from policytrack.commands.common import EXIT_ERROR, EXIT_OK, db_url, open_db
+from policytrack.commands.common import EXIT_ERROR, EXIT_OK, archive_option, db_url, open_db, setting_overrides
 from policytrack.commands.distributed import REDIS_ENV, configured_redis
 from core.errors import ConfigurationError
 
@@ -83,12 +83,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
 # --- the scheduler process --------------------------------------------------------------------------
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    overrides: dict[str, Any] = {}
-    for pair in args.set:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            raise ConfigurationError(f"invalid setting {pair!r}: use -s NAME=VALUE, e.g. -s LOG_LEVEL=INFO")
-        overrides[name.strip()] = value
+    overrides = setting_overrides(args)
     if args.workers:
         overrides["POLICYTRACK_NORMALIZER_WORKERS"] = args.workers
     if args.exhaustive:
@@ -102,7 +97,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     if args.poll <= 0:
         raise ConfigurationError("--poll must be a positive number of seconds")
     service = SchedulerService(
-        db_url(args), archive=args.archive or os.environ.get("POLICYTRACK_ARCHIVE"), overrides=_overrides(args),
+        db_url(args), archive=archive_option(args), overrides=_overrides(args),
         poll_seconds=args.poll, announce=not args.no_announce, redis_url=configured_redis(args),
     )
     return service.run()

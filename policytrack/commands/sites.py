@@ -6,14 +6,13 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import ConfigurationError, InvalidSite
-from policytrack.commands.common import EXIT_ERROR, EXIT_OK, db_url, fmt_ts, open_db, parse_setting
+from policytrack.commands.common import EXIT_ERROR, EXIT_OK, archive_option, db_url, fmt_ts, open_db, setting_overrides
 from policytrack.commands.queries import render_table
 
 # The columns of an `add --from` file, in order. The URL is optional per row: a site given alone is
@@ -147,14 +146,11 @@ def _open_for_adding(args: argparse.Namespace):
 def cmd_discover(args: argparse.Namespace) -> int:
     """Run the discovery crawl of the sites, then print each one's policy periods (and why, --explain)."""
     from crawler.discovery_crawl import run_discovery
-    from crawler.runner import check_overrides
     from policytrack.crawloutput import report
 
-    archive = args.archive if args.archive is not None else os.environ.get("POLICYTRACK_ARCHIVE")
-    overrides = dict(parse_setting(pair) for pair in args.set)
+    archive = archive_option(args)
+    overrides = setting_overrides(args)
     overrides.setdefault("LOG_LEVEL", "INFO" if args.verbose else "WARNING")
-    for warning in check_overrides(overrides):
-        print(f"policytrack: warning: {warning}", file=sys.stderr)
     result = run_discovery(db_url(args), archive=archive, sites=args.sites, overrides=overrides)
     if not result.sites and result.run.ok:
         print("no site is tracked by discovery: 'policytrack add SITE' (without URL) adds one")
