@@ -180,6 +180,22 @@ def test_timeline_labels_stay_inside_the_chart_frame(server, browser):
         context.close()
 
 
+def test_a_narrow_window_scrolls_wide_tables_not_the_page(server, browser):
+    """At 420 px (a phone) a table wider than the window (a timeline's versions: six columns of dates and
+    counts) scrolls inside its own box; the page itself never gets wider than the window."""
+    context = browser.new_context(viewport={"width": 420, "height": 900})
+    tab = context.new_page()
+    for number, path in enumerate(("/", "/sites/acme.example", "/sites/birdwatch.example", "/changes", "/search?q=cookies")):
+        tab.goto(server + path)
+        shot(tab, f"14-narrow-{number}")
+        widths = tab.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], (path, widths)
+        for table in tab.locator("table.list").all():
+            box = table.evaluate("t => { const r = t.parentElement.getBoundingClientRect(); return r.right; }")
+            assert box <= widths[1], (path, box)
+    context.close()
+
+
 def test_search_from_the_header(server, page):
     page.goto(server + "/")
     page.get_by_label("Search policies for a phrase").fill("cookies")
