@@ -9,7 +9,9 @@ from policytrack.localarchive import WarcCapture
 from tests.clihelp import crawl, run_cli
 from tests.faultproxy import FaultProxy
 from tests.test_crawl import page
-from tests.test_distributed import EXPECTED, many_pages, redis_url, wait_until_drained, workers  # noqa: F401 (fixtures)
+from tests.test_distributed import (  # noqa: F401 (fixtures)
+    EXPECTED, many_pages, redis_url, runs_once_closed, wait_until_drained, workers,
+)
 
 SITE = "acme.example"
 URL = f"https://{SITE}/privacy"
@@ -51,7 +53,7 @@ def test_a_worker_crawl_records_the_watermark_and_its_refresh_lists_from_it(redi
         assert wait_until_drained(redis_url)["failed"] == []
         assert [q.get("from") for q in proxy.cdx_queries()] == ["20151201000000"] * 2
         assert proxy.cdx_rows() == [1, 1] and proxy.count("capture") == 0
-    runs = run_cli("runs", "--json", "--limit", "10", db=postgres_url).json()
+    runs = runs_once_closed(postgres_url)  # the queue drains a moment before the worker closes its run
     # A worker's run takes several pages: each page was completed once per queueing, in succeeded runs.
     assert runs and all((r["trigger"], r["status"]) == ("worker", "succeeded") for r in runs), runs
     assert sum(r["counts"]["pages_complete"] for r in runs) == 4, runs
