@@ -140,12 +140,13 @@ def _digest(block: str) -> bytes:
     return hashlib.blake2b(block.encode("utf-8"), digest_size=16).digest()
 
 
-def _in_batches(session: Session, sql: str, values: Sequence[Any]) -> list[Any]:
-    """Run ``sql`` (with ``IN :values``) over ``values`` in batches; the rows of all batches, if any."""
+def _in_batches(session: Session, sql: str, values: Sequence[Any], **params: Any) -> list[Any]:
+    """Run ``sql`` (with ``IN :values``, and any other ``params``) over ``values`` in batches; the rows of all
+    batches, if any."""
     rows: list[Any] = []
     statement = text(sql).bindparams(bindparam("values", expanding=True))
     for start in range(0, len(values), CATCH_UP_BATCH):
-        result = session.execute(statement, {"values": list(values[start : start + CATCH_UP_BATCH])})
+        result = session.execute(statement, {**params, "values": list(values[start : start + CATCH_UP_BATCH])})
         if result.returns_rows:
             rows.extend(result)
     return rows
@@ -434,7 +435,6 @@ class _Matches:
                         {"blocks": block_ids}, words, case)
         else:
             session.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {_MATCHED} (block_id INTEGER PRIMARY KEY)"))
-            session.execute(text(f"DELETE FROM {_MATCHED}"))
             found = cls(0, f"{_MATCHED} b CROSS JOIN {MENTIONS_TABLE} m", "m.block_id = b.block_id",
                         f"{{column}} IN (SELECT block_id FROM {_MATCHED})", {}, words, case)
             found = replace(found, count=found._fill(session, MATCHED_UP_FRONT_AT_MOST + 1 if check_later else None))
@@ -499,17 +499,14 @@ class _Matches:
         it would cost more than a seek; ranges covering most ids are one pass over all the matches."""
         filled = [b for b in block_ids if self.filled_to is not None and b <= self.filled_to]
         block_ids = [b for b in block_ids if self.filled_to is None or b > self.filled_to]
-        known = {bid for start in range(0, len(filled), CATCH_UP_BATCH) for bid in session.execute(
-            text(f"SELECT block_id FROM {_MATCHED} WHERE block_id IN :values").bindparams(
-                bindparam("values", expanding=True)), {"values": filled[start:start + CATCH_UP_BATCH]}).scalars()}
+        known = {bid for bid, in _in_batches(session, f"SELECT block_id FROM {_MATCHED} WHERE block_id IN :values", filled)}
         if not block_ids:
             return known
         query = _fts_phrase(self.words)
         if len(block_ids) * LOOK_UP_ONE_BY_ONE_COST < self.count or len(block_ids) <= LOOK_UP_ONE_BY_ONE_AT_MOST:
-            statement = text(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :query AND rowid IN :values"
-                             ).bindparams(bindparam("values", expanding=True))
-            indexed = {bid for start in range(0, len(block_ids), CATCH_UP_BATCH) for bid in session.execute(
-                statement, {"query": query, "values": list(block_ids[start:start + CATCH_UP_BATCH])}).scalars()}
+            indexed = {bid for bid, in _in_batches(
+                session, f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :query AND rowid IN :values",
+                block_ids, query=query)}
         else:
             ids = sorted(block_ids)
             span = session.execute(text(f"SELECT max(id) FROM {BLOCKS_TABLE}")).scalar_one() or 1
