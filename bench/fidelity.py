@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fidelity and throughput of the normalizer on the paired corpus (raw capture -> corpus markdown).
 
-    .venv/bin/python bench/fidelity.py [CORPUS_DIR] [--repeats N] [--rounds N] [--workers N]
+    .venv/bin/python bench/fidelity.py [CORPUS_DIR] [--repeats N] [--rounds N] [--warmup N] [--workers N]
                                        [--reference-node-modules DIR] [--no-reference]
 
 CORPUS_DIR defaults to ../shared/corpus/pllcpp relative to the repository root. Prints one line per
@@ -14,7 +14,14 @@ document (exact, difflib similarity, extraction, encoding) and ``exact=N/M``, th
     ours_1core        the project's normalizer with one worker, the whole process tree pinned to one core
     ours_all          the project's normalizer with its default workers (one per core), no pinning
 
-Each side warms up with one untimed pass over the corpus, then times ``--rounds`` passes. Figures are
+Each side warms up with ``--warmup`` untimed passes over the corpus *per Node process* (ours on all cores:
+that many passes per worker), then times ``--rounds`` passes. A Node process gets faster over its first
+hundred or so documents (V8 compiles the hot code, its young generation grows to its set size): the plain
+reference took 56, 40 and 32 ms per document over its first three passes and stays at ~33; one of our
+workers 45, 24, 21, then ~16. With one warm-up pass in all, each of two workers had seen only half the
+corpus and was timed while still warming: that showed as two workers needing ~18% more CPU per document
+than one. Equal warm-up per process is the fair comparison, and it is what a crawl sees: its workers live
+for thousands of documents (``pool.MAX_DOCUMENTS_PER_WORKER``). Figures are
 documents per second; the ratios (``ours_1core/reference``, ``ours_all/reference``, ``all/1core``
 scaling) are computed per repeat and summarised as min/median/max. Each side also reports CPU
 milliseconds per document over the timed passes (user + system of the measuring process and its Node
@@ -65,7 +72,7 @@ from core.errors import PolicytrackError  # noqa: E402
 STORED_AS = (("Content-Type", "text/html; charset=utf-8"),)
 
 # The plain reference pipeline as one long-lived process: load every document, extract each in turn
-# once to warm up, then ROUNDS timed passes. Prints {"seconds": s, "results": [...]} (last pass).
+# WARMUP times to warm up, then ROUNDS timed passes. Prints {"seconds": s, "results": [...]} (last pass).
 REFERENCE_JS = r"""
 const path = require('path');
 const fs = require('fs');
@@ -74,6 +81,7 @@ const { JSDOM, VirtualConsole } = require(path.join(dir, 'jsdom'));
 const { Readability } = require(path.join(dir, '@mozilla/readability'));
 const docs = JSON.parse(fs.readFileSync(process.argv[1], 'utf8'));
 const rounds = Number(process.argv[2]);
+const warmup = Number(process.argv[3]);
 function pass() {
   return docs.map((doc) => {
     const dom = new JSDOM(doc.html, { url: doc.url, virtualConsole: new VirtualConsole() });
@@ -83,7 +91,7 @@ function pass() {
     return { title, content: article ? article.content : null };
   });
 }
-pass();
+for (let i = 0; i < warmup; i += 1) pass();
 const started = process.hrtime.bigint();
 const cpuStart = process.cpuUsage();
 let results;
@@ -162,10 +170,11 @@ def tree_cpu_seconds() -> tuple[float, float]:
     return time.process_time(), children
 
 
-def measure_ours(pairs: list[Pair], workers: int | None, rounds: int) -> dict:
+def measure_ours(pairs: list[Pair], workers: int | None, rounds: int, warmup: int) -> dict:
     with Normalizer(workers=workers) as normalizer:
         threads = 2 * normalizer.workers  # enough callers to keep every worker busy
-        normalize_all(normalizer, pairs, threads)  # warm-up: workers started, JIT warm
+        for _ in range(warmup * normalizer.workers):  # warm-up: each worker sees ~warmup passes' worth
+            normalize_all(normalizer, pairs, threads)
         parent_started, workers_started = tree_cpu_seconds()
         started = time.perf_counter()
         for _ in range(rounds):
@@ -178,14 +187,14 @@ def measure_ours(pairs: list[Pair], workers: int | None, rounds: int) -> dict:
             "worker_cpu": workers - workers_started, "exact": exact, "workers": normalizer.workers}
 
 
-def measure_reference(pairs: list[Pair], rounds: int, node_modules: str) -> dict:
+def measure_reference(pairs: list[Pair], rounds: int, warmup: int, node_modules: str) -> dict:
     docs = [{"html": pair.payload.decode("utf-8"), "url": snapshot_url(pair.timestamp, pair.original_url)}
             for pair in pairs]
     with tempfile.NamedTemporaryFile("w", suffix=".json", encoding="utf-8") as handle:
         json.dump(docs, handle)
         handle.flush()
         env = {**os.environ, "REFERENCE_NODE_MODULES": node_modules}
-        done = subprocess.run([find_node(), "-e", REFERENCE_JS, handle.name, str(rounds)],
+        done = subprocess.run([find_node(), "-e", REFERENCE_JS, handle.name, str(rounds), str(warmup)],
                               capture_output=True, env=env, check=True)
     out = json.loads(done.stdout)
     started = time.perf_counter()
@@ -203,9 +212,9 @@ def measure_reference(pairs: list[Pair], rounds: int, node_modules: str) -> dict
     return {"docs": len(pairs) * rounds, "seconds": seconds, "cpu": cpu, "exact": exact, "workers": 1}
 
 
-def run_child(corpus: Path, side: str, rounds: int, workers: int | None, cpu: int | None,
+def run_child(corpus: Path, side: str, rounds: int, warmup: int, workers: int | None, cpu: int | None,
               node_modules: str) -> dict:
-    argv = [sys.executable, __file__, str(corpus), "--measure", side, "--rounds", str(rounds),
+    argv = [sys.executable, __file__, str(corpus), "--measure", side, "--rounds", str(rounds), "--warmup", str(warmup),
             "--reference-node-modules", node_modules]
     if workers is not None:
         argv += ["--workers", str(workers)]
@@ -229,9 +238,11 @@ def throughput(corpus: Path, args: argparse.Namespace, node_modules: str) -> Non
     for repeat in range(1, args.repeats + 1):
         measured = {}
         if not args.no_reference:
-            measured["reference_1core"] = run_child(corpus, "reference", args.rounds, None, cpu, node_modules)
-        measured["ours_1core"] = run_child(corpus, "ours", args.rounds, 1, cpu, node_modules)
-        measured["ours_all"] = run_child(corpus, "ours", args.rounds, args.workers, None, node_modules)
+            measured["reference_1core"] = run_child(corpus, "reference", args.rounds, args.warmup, None, cpu,
+                                                    node_modules)
+        measured["ours_1core"] = run_child(corpus, "ours", args.rounds, args.warmup, 1, cpu, node_modules)
+        measured["ours_all"] = run_child(corpus, "ours", args.rounds, args.warmup, args.workers, None,
+                                        node_modules)
         for side, figures in measured.items():
             rate = figures["docs"] / figures["seconds"]
             rates[side].append(rate)
@@ -240,7 +251,7 @@ def throughput(corpus: Path, args: argparse.Namespace, node_modules: str) -> Non
                      if "worker_cpu" in figures else "")
             print(f"repeat={repeat} {side}_docs_per_s={rate:.2f} cpu_ms_per_doc={cpu_ms[side][-1]:.1f}{split} "
                   f"exact={figures['exact']}/{figures['docs'] // args.rounds} workers={figures['workers']}")
-    print(f"cores={cores} rounds={args.rounds} repeats={args.repeats}")
+    print(f"cores={cores} rounds={args.rounds} warmup={args.warmup} repeats={args.repeats}")
     for side, values in rates.items():
         if values:
             print(f"{side}_docs_per_s {summary(values)}")
@@ -264,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="corpus directory (relative paths are relative to the repository root)")
     parser.add_argument("--workers", type=int, default=None, help="workers of ours_all (default: one per core)")
     parser.add_argument("--rounds", type=int, default=2, help="timed passes over the corpus per measurement")
+    parser.add_argument("--warmup", type=int, default=3,
+                        help="untimed passes over the corpus per Node process before timing (default 3)")
     parser.add_argument("--repeats", type=int, default=3, help="measurements of each side, interleaved")
     parser.add_argument("--reference-node-modules", default=None,
                         help="node_modules for the reference (default: the normalizer's)")
@@ -284,8 +297,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.measure:  # child process: pin (inherited by the Node workers it starts), measure, report
         if args.cpu is not None:
             os.sched_setaffinity(0, {args.cpu})
-        figures = (measure_ours(pairs, args.workers, args.rounds) if args.measure == "ours"
-                   else measure_reference(pairs, args.rounds, node_modules))
+        figures = (measure_ours(pairs, args.workers, args.rounds, args.warmup) if args.measure == "ours"
+                   else measure_reference(pairs, args.rounds, args.warmup, node_modules))
         print(json.dumps(figures))
         return 0
 

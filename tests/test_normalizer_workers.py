@@ -87,11 +87,43 @@ def test_debug_markers_are_inert_without_the_debug_variable(monkeypatch):
         assert normalizer.normalize(CRASH, META).title == "x"
 
 
+def extract_times(policy: bytes, times: int) -> tuple[pool_module.WorkerPool, list[dict]]:
+    """One worker, ``times`` extractions of the policy page; the pool (closed) and the responses."""
+    pool = pool_module.WorkerPool(1, 30)
+    try:
+        responses = [pool.extract(policy.decode("utf-8"), "http://www.example.com/privacy") for _ in range(times)]
+    finally:
+        pool.close()
+    return pool, responses
+
+
+def article(response: dict) -> tuple:
+    return response["title"], response["content"], response["extraction"]
+
+
 def test_workers_are_recycled_after_many_documents(monkeypatch, policy):
     monkeypatch.setattr(pool_module, "MAX_DOCUMENTS_PER_WORKER", 2)
-    with Normalizer(workers=1, timeout=30) as normalizer:
+    pool, responses = extract_times(policy, 5)
+    assert pool.started == 3  # the first worker, then a new one after the 2nd and the 4th document
+    assert all(article(response) == article(responses[0]) for response in responses)
+    with Normalizer(workers=1, timeout=30) as normalizer:  # the same through the normalizer
         results = [normalizer.normalize(policy, META) for _ in range(5)]
     assert all(result == results[0] for result in results)
+
+
+def test_a_worker_over_the_memory_limit_is_recycled(monkeypatch, policy):
+    monkeypatch.setattr(pool_module, "RECYCLE_AT_RSS_MB", 1)  # any Node process is larger
+    pool, responses = extract_times(policy, 3)
+    assert pool.started == 4  # replaced after every document
+    assert all(article(response) == article(responses[0]) for response in responses)
+
+
+def test_a_worker_is_kept_for_many_documents_by_default(policy):
+    # Workers get faster over their first thousand documents: recycling them early wastes that warm-up.
+    pool, responses = extract_times(policy, 25)
+    assert pool.started == 1
+    rss = [response["rss"] for response in responses]
+    assert all(isinstance(value, int) and 0 < value < pool_module.RECYCLE_AT_RSS_MB * 2 ** 20 for value in rss)
 
 
 def test_closed_normalizer_refuses_work(policy):

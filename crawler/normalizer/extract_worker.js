@@ -10,8 +10,10 @@
  *                       or  {"fatal": "<message>"} and exit code 3 when the modules cannot be loaded
  *   stdin request:          {"id": n, "html": "<decoded document>", "url": "<snapshot URL>"[, "whole": true]}
  *                           ("whole": skip Readability, extract the whole body: documents too large for it)
- *   stdout response:        {"id": n, "ok": true, "title": "...", "content": "<html>", "extraction": "readability"|"fallback"}
- *                       or  {"id": n, "ok": false, "reason": "no-text"|"extractor-error", "error": "..."}
+ *   stdout response:        {"id": n, "ok": true, "title": "...", "content": "<html>", "extraction": "readability"|"fallback",
+ *                            "rss": <bytes resident>}
+ *                       or  {"id": n, "ok": false, "reason": "no-text"|"extractor-error", "error": "...", "rss": <bytes>}
+ *                           ("rss": the worker's resident memory after the document; the pool recycles a worker on it)
  * The worker exits when stdin closes.
  *
  * Browser behaviour: links, titles and <noscript> parsing follow the Chromium that made the corpus where
@@ -162,6 +164,7 @@ input.on('line', (line) => {
     response = { ok: false, reason: 'extractor-error', error: String((e && e.stack) || e).slice(0, 2000) };
   }
   response.id = request.id;
+  response.rss = process.memoryUsage.rss();
   send(response);
 });
 input.on('close', () => process.exit(0));
