@@ -92,9 +92,9 @@ def test_the_distributed_scheduler_discovers_first_too(discovered_site, redis_ur
     assert run["status"] == "succeeded" and run["sites"] == [HOST], run
 
 
-@pytest.mark.parametrize("flag", ["--full", "--exhaustive"])
+@pytest.mark.parametrize("flag", [["--full"], ["--exhaustive"], ["--workers", "4"]])
 def test_crawl_distributed_refuses_a_flag_the_workers_would_not_see(flag, tmp_path: Path):
     # The queue carries pages, not settings: the workers would crawl otherwise than asked.
-    result = run_cli("crawl", "--distributed", "--redis", "redis://127.0.0.1:9/0", flag, db=str(tmp_path / "x.db"))
-    assert result.code != 0 and f"{flag} is not passed to the workers" in result.err, result
+    result = run_cli("crawl", "--distributed", "--redis", "redis://127.0.0.1:9/0", *flag, db=str(tmp_path / "x.db"))
+    assert result.code != 0 and f"{flag[0]} is not passed to the workers" in result.err, result
     assert len(result.err.strip().splitlines()) == 1, result.err
