@@ -54,13 +54,15 @@ def test_bad_arguments_fail_before_the_crawl_with_one_line(db_url, args, message
     ["archive-now", SITE],
 ])
 @pytest.mark.parametrize("given", ["option", "environment"])
-def test_every_crawling_command_refuses_a_blank_archive_at_once(db_url, command, given):
-    """--archive and $POLICYTRACK_ARCHIVE mean the same to every command that asks an archive, and a blank one
-    is one clear line before anything runs (the scheduler used to take it for the default silently)."""
+@pytest.mark.parametrize("archive, said", [(" ", "invalid archive ''"), ("ftp://nowhere", "invalid archive 'ftp://nowhere'")])
+def test_every_crawling_command_refuses_a_bad_archive_at_once(db_url, command, given, archive, said):
+    """--archive and $POLICYTRACK_ARCHIVE mean the same to every command that asks an archive, and a blank or
+    malformed one is one clear line before anything runs (the scheduler used to take a blank one for the
+    default silently)."""
     setup_site(db_url)
-    args, env = (["--archive", ""], {}) if given == "option" else ([], {"POLICYTRACK_ARCHIVE": " "})
+    args, env = (["--archive", archive], {}) if given == "option" else ([], {"POLICYTRACK_ARCHIVE": archive})
     result = run_cli(*command, *args, db=db_url, env=env, timeout=60)
-    assert result.code == 1 and result.err.count("\n") == 1 and "invalid archive ''" in result.err, result.err
+    assert result.code == 1 and result.err.count("\n") == 1 and said in result.err, result.err
     assert runs(db_url) == []
 
 

@@ -28,12 +28,11 @@ def db_url(args: argparse.Namespace) -> str:
 
 def archive_option(args: argparse.Namespace) -> str | None:
     """The archive a crawling command asks: ``--archive``, else ``$POLICYTRACK_ARCHIVE``, else None (the
-    settings' default, the Internet Archive). One that is given but blank is an error now, not at the first
-    crawl (a scheduler would only say so at its first fire)."""
-    archive = args.archive if args.archive is not None else os.environ.get("POLICYTRACK_ARCHIVE")
-    if archive is not None and not archive.strip():
-        raise ConfigurationError("invalid archive '': give https://web.archive.org or pywb:http://HOST:PORT/COLLECTION")
-    return archive
+    settings' default, the Internet Archive). One that is given but blank or malformed is an error now, not at
+    the first crawl (a scheduler would only say so at its first fire)."""
+    from crawler.archive import given_archive
+
+    return given_archive(args.archive if args.archive is not None else os.environ.get("POLICYTRACK_ARCHIVE"))
 
 
 def setting_overrides(args: argparse.Namespace) -> dict[str, Any]:
