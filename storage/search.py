@@ -152,6 +152,13 @@ def _in_batches(session: Session, sql: str, values: Sequence[Any], **params: Any
     return rows
 
 
+def _empty_temporary(session: Session, table: str, columns: str) -> None:
+    """SQLite: the connection's temporary ``table`` (created the first time it is needed), emptied. Never
+    in the schema: a search's working sets live and die with the connection."""
+    session.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {table} ({columns})"))
+    session.execute(text(f"DELETE FROM {table}"))
+
+
 def index_texts(session: Session, rows: Iterable[tuple[int, str, str]]) -> int:
     """Index ``(text_id, title, comparable body)`` rows and take them off the queue; returns how many.
 
@@ -434,7 +441,6 @@ class _Matches:
             found = cls(len(block_ids), f"{MENTIONS_TABLE} m", "m.block_id = ANY(:blocks)", "{column} = ANY(:blocks)",
                         {"blocks": block_ids}, words, case)
         else:
-            session.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {_MATCHED} (block_id INTEGER PRIMARY KEY)"))
             found = cls(0, f"{_MATCHED} b CROSS JOIN {MENTIONS_TABLE} m", "m.block_id = b.block_id",
                         f"{{column}} IN (SELECT block_id FROM {_MATCHED})", {}, words, case)
             found = replace(found, count=found._fill(session, MATCHED_UP_FRONT_AT_MOST + 1 if check_later else None))
@@ -450,7 +456,7 @@ class _Matches:
         """SQLite: the temporary table filled with the matching blocks (at most ``most``: the first by id),
         from the index without a round trip (the ids of a word in a third of all blocks cost more as Python
         objects than the rest of a page)."""
-        session.execute(text(f"DELETE FROM {_MATCHED}"))
+        _empty_temporary(session, _MATCHED, "block_id INTEGER PRIMARY KEY")
         return session.execute(text(f"INSERT INTO {_MATCHED} (block_id) SELECT rowid FROM {FTS_TABLE} "
                                     f"WHERE {FTS_TABLE} MATCH :query ORDER BY rowid LIMIT :most"),
                                {"query": _fts_phrase(self.words), "most": -1 if most is None else most}).rowcount
@@ -465,7 +471,7 @@ class _Matches:
             block_ids = _same_case(session, self.params["blocks"], self.words) if self.count else []
             return replace(self, count=len(block_ids), params={"blocks": block_ids}, case=None)
         block_ids = _same_case(session, None, self.words) if self.count else []
-        session.execute(text(f"DELETE FROM {_MATCHED}"))
+        _empty_temporary(session, _MATCHED, "block_id INTEGER PRIMARY KEY")
         if block_ids:
             session.connection().exec_driver_sql(f"INSERT INTO {_MATCHED} (block_id) VALUES (?)",
                                                  [(b,) for b in block_ids])
@@ -517,9 +523,8 @@ class _Matches:
                     ranges[-1][1] = bid
                 else:
                     ranges.append([bid, bid])
-            for table, columns in ((_CANDIDATES, "block_id INTEGER PRIMARY KEY"), (_RANGES, "lo INTEGER, hi INTEGER")):
-                session.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {table} ({columns})"))
-                session.execute(text(f"DELETE FROM {table}"))
+            _empty_temporary(session, _CANDIDATES, "block_id INTEGER PRIMARY KEY")
+            _empty_temporary(session, _RANGES, "lo INTEGER, hi INTEGER")
             session.connection().exec_driver_sql(f"INSERT INTO {_CANDIDATES} (block_id) VALUES (?)", [(b,) for b in ids])
             if sum(hi - lo + 1 for lo, hi in ranges) > RANGES_COVER_AT_MOST * span:
                 sql = (f"SELECT f.rowid FROM {FTS_TABLE} f CROSS JOIN {_CANDIDATES} c "
