@@ -31,13 +31,15 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_crawl(args: argparse.Namespace) -> int:
     if args.distributed:
         # The queue carries pages, not settings: say so rather than crawl otherwise than asked.
-        for given, flag, how in ((args.full, "--full", "-s POLICYTRACK_INCREMENTAL=false for whole listings"),
-                                 (args.exhaustive, "--exhaustive",
-                                  "-s POLICYTRACK_EXHAUSTIVE=true for exhaustive crawls"),
-                                 (args.workers is not None, "--workers",
-                                  "`policytrack worker --workers N` for N normalizer processes each")):
+        for given, flag, setting, what in ((args.full, "--full", "POLICYTRACK_INCREMENTAL=false", "whole listings"),
+                                           (args.exhaustive, "--exhaustive", "POLICYTRACK_EXHAUSTIVE=true",
+                                            "exhaustive crawls")):
             if given:
-                raise ConfigurationError(f"{flag} is not passed to the workers: start them with {how}")
+                raise ConfigurationError(f"{flag} is not passed to the workers: start them with -s {setting} "
+                                         f"for {what}")
+        if args.workers is not None:  # how many normalizer processes changes no document: a warning will do
+            print("policytrack: warning: --workers is not passed to the workers (nothing is normalized here): "
+                  "start them with `policytrack worker --workers N`", file=sys.stderr)
         return distributed.cmd_enqueue(args)
     from crawler.runner import run_crawl
     from policytrack.crawloutput import Progress, report
