@@ -21,18 +21,6 @@ DEFAULT_ARCHIVE = "https://web.archive.org"
 IA_CDX_PAGE_SIZE = 5000
 
 
-def given_archive(spec: str | None) -> str | None:
-    """An archive a user gave (``--archive``, ``$POLICYTRACK_ARCHIVE``), checked now: None means none was
-    given (the settings' default, the Internet Archive), but a blank one is an error, not the default, and
-    so is one :meth:`Archive.parse` refuses."""
-    if spec is None:
-        return None
-    if not spec.strip():
-        raise ConfigurationError("invalid archive '': give https://web.archive.org or pywb:http://HOST:PORT/COLLECTION")
-    Archive.parse(spec)
-    return spec
-
-
 @dataclass(frozen=True)
 class Archive:
     kind: str  # "wayback" (Internet Archive dialect) or "pywb"
@@ -40,7 +28,9 @@ class Archive:
 
     @classmethod
     def parse(cls, spec: str | None) -> "Archive":
-        spec = (spec or DEFAULT_ARCHIVE).strip()
+        """None (no archive given) is the default; a given one that is blank is an error like any other
+        malformed spec, never taken for the default."""
+        spec = DEFAULT_ARCHIVE if spec is None else spec.strip()
         kind = "wayback"
         if spec.startswith("pywb:"):
             kind, spec = "pywb", spec[len("pywb:"):]

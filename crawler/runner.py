@@ -35,7 +35,7 @@ from twisted.python.failure import Failure
 import storage
 from core.errors import ConfigurationError
 from crawler import runstats
-from crawler.archive import Archive, given_archive
+from crawler.archive import Archive
 from crawler.items import PagePlan
 from crawler.spiders.captures import FAILED_REASON, CapturesSpider
 from storage import leases
@@ -112,7 +112,7 @@ def crawl_settings(db_url: str, archive: str | None = None, overrides: Mapping[s
     settings.setmodule("crawler.settings", priority="project")
     settings.set("POLICYTRACK_DB", db_url, priority="cmdline")
     if archive is not None:
-        settings.set("POLICYTRACK_ARCHIVE", given_archive(archive), priority="cmdline")
+        settings.set("POLICYTRACK_ARCHIVE", archive, priority="cmdline")
     for name, value in (overrides or {}).items():
         settings.set(name, _typed(settings, name, value), priority="cmdline")
     Archive.parse(settings.get("POLICYTRACK_ARCHIVE"))  # fail early on a bad archive spec

@@ -88,7 +88,7 @@ def test_archive_specs():
     pywb = Archive.parse("pywb:http://127.0.0.1:8080/coll/")
     assert pywb.cdx_url("https://e.com/p") == "http://127.0.0.1:8080/coll/cdx?url=https%3A%2F%2Fe.com%2Fp&output=json"
     assert pywb.capture_url("20100101000000", "https://e.com/p") == "http://127.0.0.1:8080/coll/20100101000000id_/https://e.com/p"
-    for bad in ("ftp://x", "pywb:http://127.0.0.1:8080", "https://web.archive.org/web", "nonsense"):
+    for bad in ("ftp://x", "pywb:http://127.0.0.1:8080", "https://web.archive.org/web", "nonsense", "", " "):  # blank: not the default
         with pytest.raises(ConfigurationError):
             Archive.parse(bad)
 

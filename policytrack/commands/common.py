@@ -30,9 +30,12 @@ def archive_option(args: argparse.Namespace) -> str | None:
     """The archive a crawling command asks: ``--archive``, else ``$POLICYTRACK_ARCHIVE``, else None (the
     settings' default, the Internet Archive). One that is given but blank or malformed is an error now, not at
     the first crawl (a scheduler would only say so at its first fire)."""
-    from crawler.archive import given_archive
+    from crawler.archive import Archive
 
-    return given_archive(args.archive if args.archive is not None else os.environ.get("POLICYTRACK_ARCHIVE"))
+    archive = args.archive if args.archive is not None else os.environ.get("POLICYTRACK_ARCHIVE")
+    if archive is not None:
+        Archive.parse(archive)
+    return archive
 
 
 def setting_overrides(args: argparse.Namespace) -> dict[str, Any]:
